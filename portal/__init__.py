@@ -1,0 +1,1 @@
+"""Cổng dịch vụ công: catalogue, monitor and rankings of online public services."""

@@ -1,0 +1,1 @@
+"""Crawlers: availability checks and application-figure extraction. No Flask imports here."""
