@@ -1,0 +1,44 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+export FLASK_APP := portal:create_app
+
+.PHONY: run test lint install translations serve scheduler bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+%.mo: %.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --use-fuzzy -i $< -o $@
+
+translations: $(MO_FILES)
+
+## run: migrate the SQLite database, load demo data, serve the portal and its scheduler
+run: install
+	$(VENV)/bin/portal db upgrade
+	$(VENV)/bin/portal seed demo
+	$(PY) -m portal.serve --port $(PORT)
+
+## test: the whole suite, on SQLite and (when reachable) PostgreSQL
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check portal tests bench config.py wsgi.py
+
+bench: install
+	$(PY) bench/search_latency.py
+	$(PY) bench/page_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""Open JSON API, /api/v1: read-only, public."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from portal.extensions import csrf, db
+from portal.models import AGENCY_KINDS, Service
+from portal.services import agencies as agency_service
+from portal.services import catalogue
+from portal.services.openapi import openapi_document
+from portal.services.search import QueryError, parse_query, search_services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def error_response(status: int, message: str, param: str | None = None):
+    body = {"code": status, "message": message}
+    if param:
+        body["param"] = param
+    return jsonify(error=body), status
+
+
+@bp.errorhandler(QueryError)
+def bad_query(exc: QueryError):
+    return error_response(400, exc.message, exc.param)
+
+
+@bp.get("/agencies")
+def agencies():
+    kind = (request.args.get("kind") or "").strip() or None
+    if kind and kind not in AGENCY_KINDS:
+        raise QueryError("kind", f"'kind' must be one of {', '.join(AGENCY_KINDS)}")
+    include_former = request.args.get("include_former") in {"1", "true"}
+    items = agency_service.directory(db.session, kind=kind, include_former=include_former)
+    return jsonify(items=[catalogue.agency_json(a) for a in items], total=len(items))
+
+
+@bp.get("/services")
+def services():
+    query = parse_query(
+        request.args,
+        default_per_page=current_app.config["SEARCH_PER_PAGE"],
+        max_per_page=current_app.config["SEARCH_MAX_PER_PAGE"],
+    )
+    page = search_services(db.session, query)
+    return jsonify(
+        items=[catalogue.service_json(s) for s in page.items],
+        total=page.total,
+        page=page.page,
+        per_page=page.per_page,
+    )
+
+
+@bp.get("/services/<int:service_id>")
+def service(service_id: int):
+    item = db.session.get(Service, service_id)
+    if item is None:
+        abort(404, description=f"no service with id {service_id}")
+    return jsonify(catalogue.service_detail_json(db.session, item))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(request.host_url.rstrip("/")))

@@ -1,0 +1,78 @@
+"""Public pages: home, service search and detail, agency directory and agency pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.formatting import healths, kinds
+from portal.models import Service
+from portal.services import agencies as agency_service
+from portal.services import catalogue
+from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("public/home.html", figures=catalogue.national_figures(db.session))
+
+
+@bp.get("/services")
+def services():
+    error: QueryError | None = None
+    try:
+        query = parse_query(request.args, default_per_page=current_app.config["SEARCH_PER_PAGE"])
+        results = search_services(db.session, query)
+    except QueryError as exc:
+        error, query, results = exc, ServiceQuery(q=(request.args.get("q") or "")[:500]), None
+    return render_template(
+        "public/services.html",
+        query=query,
+        results=results,
+        error=error,
+        agencies=agency_service.directory(db.session, include_former=True),
+        kinds=kinds(),
+        healths=healths(),
+        fields=fields(db.session),
+    ), (400 if error else 200)
+
+
+@bp.get("/services/<int:service_id>")
+def service_detail(service_id: int):
+    service = db.session.get(Service, service_id)
+    if service is None:
+        abort(404)
+    return render_template("public/service.html", service=service, **catalogue.service_history(db.session, service))
+
+
+@bp.get("/agencies")
+def agency_directory():
+    include_former = request.args.get("former") == "1"
+    agencies = agency_service.directory(db.session, include_former=include_former)
+    counts = catalogue.active_service_counts(db.session)
+    return render_template(
+        "public/agencies.html", agencies=agencies, counts=counts, include_former=include_former, kinds=kinds()
+    )
+
+
+@bp.get("/agencies/<code>")
+def agency_detail(code: str):
+    agency = agency_service.get_by_code(db.session, code)
+    if agency is None:
+        abort(404)
+    services = db.session.execute(
+        select(Service)
+        .where(Service.agency_id.in_(agency_service.subunit_ids(db.session, agency)), Service.status == "active")
+        .order_by(Service.name_folded)
+    ).scalars().all()
+    return render_template(
+        "public/agency.html",
+        agency=agency,
+        services=services,
+        summary=catalogue.agency_summary(services),
+        figures=agency_service.report_figures(db.session, agency),
+        predecessors=agency_service.predecessors(db.session, agency),
+    )

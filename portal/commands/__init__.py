@@ -1,0 +1,11 @@
+"""CLI commands, attached to app.cli by register()."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from portal.commands.seed import seed_cli
+
+    app.cli.add_command(seed_cli)

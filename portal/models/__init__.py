@@ -1,0 +1,37 @@
+"""Data model. Import every model here so Alembic and create_all see the whole metadata."""
+
+from portal.models.agency import AGENCY_KINDS, Agency
+from portal.models.audit import AuditLog
+from portal.models.base import Base, utcnow
+from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
+from portal.models.monitoring import Check, DailyRollup, Incident
+from portal.models.procedure import CatalogueEntry, Procedure
+from portal.models.report import INDEX_COLUMNS, ReportFigure
+from portal.models.search import install_search
+from portal.models.service import HEALTH_STATES, SERVICE_STATUSES, Service
+from portal.models.user import ROLES, User
+
+__all__ = [
+    "AGENCY_KINDS",
+    "HEALTH_STATES",
+    "INDEX_COLUMNS",
+    "ROLES",
+    "SERVICE_STATUSES",
+    "Agency",
+    "ApplicationStat",
+    "AuditLog",
+    "Base",
+    "CatalogueEntry",
+    "Check",
+    "DailyRollup",
+    "Incident",
+    "Procedure",
+    "QuarterLock",
+    "QuarterlyReport",
+    "ReportFigure",
+    "Service",
+    "StatSource",
+    "User",
+    "install_search",
+    "utcnow",
+]

@@ -1,0 +1,65 @@
+"""Availability checks, daily roll-ups and incidents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, utcnow
+from portal.models.service import Service
+
+
+class Check(Base):
+    """One availability check; kept for the retention window."""
+
+    __tablename__ = "checks"
+    __table_args__ = (Index("ix_checks_service_at", "service_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    http_status: Mapped[int | None]
+    elapsed_ms: Mapped[int]
+    final_url: Mapped[str | None] = mapped_column(String(2000))
+
+    service: Mapped[Service] = relationship()
+
+
+class DailyRollup(Base):
+    """Per service and day: check counts, latency percentiles and counts per reason. Kept for ever."""
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (UniqueConstraint("service_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
+    day: Mapped[date] = mapped_column(index=True)
+    checks: Mapped[int] = mapped_column(default=0)
+    up: Mapped[int] = mapped_column(default=0)
+    degraded: Mapped[int] = mapped_column(default=0)
+    down: Mapped[int] = mapped_column(default=0)
+    p50_ms: Mapped[int | None]
+    p95_ms: Mapped[int | None]
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Incident(Base):
+    """A period during which a service was down (or dead)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_service_started", "service_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), default="down")
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+    service: Mapped[Service] = relationship()

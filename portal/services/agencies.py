@@ -1,0 +1,55 @@
+"""Agency directory: current and former agencies, sub-units, Vietnamese order."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AGENCY_KINDS, Agency, ReportFigure
+from portal.text import place_sort_key
+
+
+def get_by_code(session: Session, code: str) -> Agency | None:
+    return session.execute(select(Agency).where(Agency.code == code)).scalar_one_or_none()
+
+
+def directory(
+    session: Session, *, kind: str | None = None, include_former: bool = False, on: date | None = None
+) -> list[Agency]:
+    """Top-level agencies in Vietnamese alphabetical order; today's agencies unless include_former."""
+    stmt = select(Agency).where(Agency.parent_id.is_(None))
+    if kind:
+        stmt = stmt.where(Agency.kind == kind)
+    agencies = session.execute(stmt).scalars().all()
+    if not include_former:
+        agencies = [a for a in agencies if a.is_current(on)]
+    return sorted(agencies, key=lambda a: (AGENCY_KINDS.index(a.kind), place_sort_key(a.name)))
+
+
+def subunit_ids(session: Session, agency: Agency) -> list[int]:
+    """The agency's id and the ids of all its sub-units, at any depth."""
+    rows = session.execute(select(Agency.id, Agency.parent_id).where(Agency.parent_id.is_not(None))).all()
+    children: dict[int, list[int]] = {}
+    for child_id, parent_id in rows:
+        children.setdefault(parent_id, []).append(child_id)
+    ids, stack = [], [agency.id]
+    while stack:
+        current = stack.pop()
+        ids.append(current)
+        stack.extend(children.get(current, []))
+    return ids
+
+
+def predecessors(session: Session, agency: Agency) -> list[Agency]:
+    """Agencies that were merged into this one."""
+    rows = session.execute(
+        select(Agency).where(Agency.successor_id == agency.id, Agency.id != agency.id)
+    ).scalars()
+    return sorted(rows, key=lambda a: place_sort_key(a.name))
+
+
+def report_figures(session: Session, agency: Agency) -> list[ReportFigure]:
+    stmt = select(ReportFigure).where(ReportFigure.agency_id == agency.id).order_by(ReportFigure.period.desc())
+    return list(session.execute(stmt).scalars())

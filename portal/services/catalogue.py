@@ -1,0 +1,147 @@
+"""Read models for the public catalogue: national figures, summaries and JSON shapes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Agency, Check, Incident, ReportFigure, Service
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def national_figures(session: Session) -> dict[str, Any]:
+    """Counts for the home page: verified (registered, working now) next to the 2016 reported totals."""
+    by_level = dict(
+        session.execute(
+            select(Service.level, func.count()).where(Service.status == "active").group_by(Service.level)
+        ).all()
+    )
+    by_health = dict(
+        session.execute(
+            select(Service.health, func.count()).where(Service.status == "active").group_by(Service.health)
+        ).all()
+    )
+    reported = session.execute(
+        select(
+            Agency.kind,
+            func.sum(ReportFigure.services_l3),
+            func.sum(ReportFigure.services_l4),
+            func.sum(ReportFigure.online_applications),
+        )
+        .join(ReportFigure.agency)
+        .where(ReportFigure.period == "2016")
+        .group_by(Agency.kind)
+    ).all()
+    agencies = session.execute(select(Agency).where(Agency.parent_id.is_(None))).scalars().all()
+    total = sum(by_level.values())
+    checked = total - by_health.get("unknown", 0)
+    working = by_health.get("up", 0) + by_health.get("degraded", 0)
+    return {
+        "services": total,
+        "services_l3": by_level.get(3, 0),
+        "services_l4": by_level.get(4, 0),
+        "health": by_health,
+        "checked": checked,
+        "working_share": (100.0 * working / checked) if checked else None,
+        "agencies_current": sum(1 for a in agencies if a.is_current()),
+        "reported_2016": {
+            kind: {"services_l3": l3 or 0, "services_l4": l4 or 0, "online_applications": apps}
+            for kind, l3, l4, apps in reported
+        },
+    }
+
+
+def active_service_counts(session: Session) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(Service.agency_id, func.count()).where(Service.status == "active").group_by(Service.agency_id)
+        ).all()
+    )
+
+
+def agency_summary(services: list[Service]) -> dict[str, Any]:
+    """Level and health counts of an agency's active services, and the share working now."""
+    levels = Counter(s.level for s in services)
+    health = Counter(s.health for s in services)
+    checked = len(services) - health.get("unknown", 0)
+    working = health.get("up", 0) + health.get("degraded", 0)
+    return {
+        "total": len(services),
+        "l3": levels.get(3, 0),
+        "l4": levels.get(4, 0),
+        "health": dict(health),
+        "checked": checked,
+        "working_share": (100.0 * working / checked) if checked else None,
+    }
+
+
+def service_history(session: Session, service: Service, *, limit: int = 20) -> dict[str, Any]:
+    checks = session.execute(
+        select(Check).where(Check.service_id == service.id).order_by(Check.checked_at.desc()).limit(limit)
+    ).scalars().all()
+    incidents = session.execute(
+        select(Incident).where(Incident.service_id == service.id).order_by(Incident.started_at.desc()).limit(limit)
+    ).scalars().all()
+    return {"checks": checks, "incidents": incidents}
+
+
+def agency_json(agency: Agency) -> dict[str, Any]:
+    return {"code": agency.code, "name": agency.name, "kind": agency.kind, "portal_url": agency.portal_url}
+
+
+def service_json(service: Service) -> dict[str, Any]:
+    return {
+        "id": service.id,
+        "name": service.name,
+        "agency": {"code": service.agency.code, "name": service.agency.name},
+        "level": service.level,
+        "field": service.field,
+        "url": service.url,
+        "health": service.health,
+    }
+
+
+def check_json(check: Check) -> dict[str, Any]:
+    return {
+        "checked_at": _iso(check.checked_at),
+        "outcome": check.outcome,
+        "reason": check.reason,
+        "http_status": check.http_status,
+        "elapsed_ms": check.elapsed_ms,
+        "final_url": check.final_url,
+    }
+
+
+def service_detail_json(session: Session, service: Service) -> dict[str, Any]:
+    history = service_history(session, service)
+    return {
+        **service_json(service),
+        "status": service.status,
+        "is_sample": service.is_sample,
+        "procedure_code": service.procedure.code if service.procedure else None,
+        "health_since": _iso(service.health_since),
+        "last_checked_at": _iso(service.last_checked_at),
+        "recent_checks": [check_json(c) for c in history["checks"]],
+        "uptime": uptime_summary(session, service),
+    }
+
+
+def uptime_summary(session: Session, service: Service) -> dict[str, float | None]:
+    """Share of checks that found the service working, over 24 h / 7 d / 30 d / 90 d (null: no checks)."""
+    now = datetime.now(UTC)
+    result: dict[str, float | None] = {}
+    for label, delta in (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)),
+                         ("30d", timedelta(days=30)), ("90d", timedelta(days=90))):
+        total, good = session.execute(
+            select(func.count(), func.sum(case((Check.outcome != "down", 1), else_=0)))
+            .where(Check.service_id == service.id, Check.checked_at >= now - delta)
+        ).one()
+        result[label] = round(100.0 * (good or 0) / total, 2) if total else None
+    return result

@@ -1,0 +1,204 @@
+"""The OpenAPI 3.1 description of /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.models import AGENCY_KINDS, HEALTH_STATES
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "integer"},
+                "message": {"type": "string"},
+                "param": {"type": "string"},
+            },
+        }
+    },
+}
+
+_AGENCY_REF = {
+    "type": "object",
+    "required": ["code", "name"],
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+}
+
+_SERVICE = {
+    "type": "object",
+    "required": ["id", "name", "agency", "level", "field", "url", "health"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "agency": _AGENCY_REF,
+        "level": {"type": "integer", "enum": [3, 4]},
+        "field": {"type": ["string", "null"]},
+        "url": {"type": "string"},
+        "health": {"type": "string", "enum": list(HEALTH_STATES)},
+    },
+}
+
+_CHECK = {
+    "type": "object",
+    "properties": {
+        "checked_at": {"type": "string", "format": "date-time"},
+        "outcome": {"type": "string", "enum": ["up", "degraded", "down"]},
+        "reason": {"type": "string"},
+        "http_status": {"type": ["integer", "null"]},
+        "elapsed_ms": {"type": "integer"},
+        "final_url": {"type": ["string", "null"]},
+    },
+}
+
+_SERVICE_DETAIL = {
+    "type": "object",
+    "required": [*_SERVICE["required"], "procedure_code", "health_since", "recent_checks", "uptime"],
+    "properties": {
+        **_SERVICE["properties"],
+        "status": {"type": "string", "enum": ["active", "retired"]},
+        "is_sample": {"type": "boolean"},
+        "procedure_code": {"type": ["string", "null"]},
+        "health_since": {"type": ["string", "null"], "format": "date-time"},
+        "last_checked_at": {"type": ["string", "null"], "format": "date-time"},
+        "recent_checks": {"type": "array", "items": _CHECK},
+        "uptime": {
+            "type": "object",
+            "additionalProperties": {"type": ["number", "null"]},
+        },
+    },
+}
+
+
+def _param(name: str, schema: dict[str, Any], description: str, where: str = "query") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "schema": schema, "description": description}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for code in codes
+    }
+
+
+SERVICE_FILTERS = [
+    _param("q", {"type": "string"}, "Search text; diacritics, case and đ are ignored"),
+    _param("agency", {"type": "string"}, "Agency code; includes its sub-units"),
+    _param("kind", {"type": "string", "enum": list(AGENCY_KINDS)}, "Agency kind"),
+    _param("level", {"type": "integer", "enum": [3, 4]}, "Service level"),
+    _param("field", {"type": "string"}, "Field (lĩnh vực), exact"),
+    _param("health", {"type": "string", "enum": list(HEALTH_STATES)}, "Health now"),
+]
+
+PATHS: dict[str, Any] = {
+    "/api/v1/agencies": {
+        "get": {
+            "summary": "Agencies, unpaged (today's agencies unless include_former)",
+            "operationId": "listAgencies",
+            "parameters": [
+                _param("kind", {"type": "string", "enum": list(AGENCY_KINDS)}, "Agency kind"),
+                _param("include_former", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                       "Also list agencies that no longer exist (merged)"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "Agencies in Vietnamese alphabetical order within each kind",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["items", "total"],
+                        "properties": {
+                            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Agency"}},
+                            "total": {"type": "integer"},
+                        },
+                    }}},
+                },
+                **_errors(400),
+            },
+        }
+    },
+    "/api/v1/services": {
+        "get": {
+            "summary": "Search services",
+            "operationId": "searchServices",
+            "parameters": [
+                *SERVICE_FILTERS,
+                _param("page", {"type": "integer", "minimum": 1, "maximum": 100000}, "Page number"),
+                _param("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "Items per page"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "One page of services, best matches first",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["items", "total", "page", "per_page"],
+                        "properties": {
+                            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
+                            "total": {"type": "integer"},
+                            "page": {"type": "integer"},
+                            "per_page": {"type": "integer"},
+                        },
+                    }}},
+                },
+                **_errors(400),
+            },
+        }
+    },
+    "/api/v1/services/{id}": {
+        "get": {
+            "summary": "One service with its recent checks and uptime",
+            "operationId": "getService",
+            "parameters": [_param("id", {"type": "integer"}, "Service id", "path")],
+            "responses": {
+                "200": {
+                    "description": "The service",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServiceDetail"}}},
+                },
+                **_errors(404),
+            },
+        }
+    },
+    "/api/v1/openapi.json": {
+        "get": {
+            "summary": "This description",
+            "operationId": "openapi",
+            "responses": {"200": {"description": "OpenAPI document",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _ERROR,
+    "Agency": {
+        "type": "object",
+        "required": ["code", "name", "kind", "portal_url"],
+        "properties": {
+            "code": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"type": "string", "enum": list(AGENCY_KINDS)},
+            "portal_url": {"type": ["string", "null"]},
+        },
+    },
+    "Service": _SERVICE,
+    "ServiceDetail": _SERVICE_DETAIL,
+}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cổng dịch vụ công — open data API",
+            "version": "1.0.0",
+            "description": "Read-only, public. Errors are JSON: {\"error\": {\"code\", \"message\"}}.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS},
+    }

@@ -1,0 +1,139 @@
+"""The pieces create_app assembles: config, i18n, blueprints, error pages, headers, CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from config import BASE_DIR, Config, config_from_env
+from portal.extensions import babel, db, login_manager
+
+
+def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
+    if config is None or isinstance(config, dict):
+        app.config.from_object(config_from_env())
+        if config:
+            app.config.from_mapping(config)
+    else:
+        app.config.from_object(config)
+    app.config.setdefault("MIGRATIONS_DIR", BASE_DIR / "migrations")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+
+
+def _select_locale() -> str:
+    choice = request.args.get("lang")
+    languages = Config.LANGUAGES
+    if choice in languages:
+        session["lang"] = choice
+        return choice
+    stored = session.get("lang")
+    return stored if stored in languages else "vi"
+
+
+def register_i18n(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.blueprints import api, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+
+    from portal.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(status: int, message: str):
+        if _wants_json():
+            return jsonify(error={"code": status, "message": message}), status
+        return render_template("errors/error.html", status=status, message=message), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code, error.description or error.name)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(400, _("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng thử lại."))
+
+    @app.errorhandler(Exception)
+    def unhandled(error: Exception):
+        app.logger.exception("Unhandled error on %s", request.path)
+        db.session.rollback()
+        return render_error(500, _("Đã có lỗi xảy ra. Vui lòng thử lại sau."))
+
+
+def register_template_helpers(app: Flask) -> None:
+    from portal import formatting
+
+    app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.filters["percent"] = formatting.percent
+    app.jinja_env.filters["datetime"] = formatting.datetime_local
+    app.jinja_env.filters["date"] = formatting.date_local
+    app.jinja_env.globals["level_label"] = formatting.level_label
+    app.jinja_env.globals["health_label"] = formatting.health_label
+    app.jinja_env.globals["kind_label"] = formatting.kind_label
+
+    nav = [
+        ("public.services", _l("Dịch vụ công")),
+        ("public.agency_directory", _l("Cơ quan")),
+        ("rankings.index", _l("Xếp hạng")),
+        ("status.index", _l("Tình trạng")),
+    ]
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        items = [(endpoint, str(label)) for endpoint, label in nav if endpoint in app.view_functions]
+        return {"current_locale": str(get_locale() or "vi"), "nav_items": items}
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+        if request.path.startswith("/api/"):
+            headers.setdefault("Access-Control-Allow-Origin", "*")
+        if getattr(g, "no_store", False):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from portal.commands import register
+
+    register(app)

@@ -1,0 +1,60 @@
+"""A citizen in headless Chromium: home page, search without diacritics, open a result."""
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import IN_CI
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
+
+
+@pytest.fixture
+def live_server(app, demo):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page():
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"Chromium is required in CI but not found at {CHROMIUM}")
+        pytest.skip("Chromium not installed (Debian package 'chromium'); browser test skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_search_without_diacritics_and_open_result(live_server, page):
+    page.goto(live_server + "/")
+    assert page.locator("h1").first.inner_text().startswith("Dịch vụ công")
+    page.fill("#q", "cap the bhyt do het han")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/services?q=*")
+    first = page.locator("ol.results li a").first
+    assert first.inner_text() == "Cấp thẻ BHYT do hết hạn" or "BHYT" in first.inner_text()
+    title = first.inner_text()
+    first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/services/*")
+    assert page.locator("h1").inner_text() == title
+    assert page.locator("text=Bảo hiểm Xã hội Việt Nam").first.is_visible()

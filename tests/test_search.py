@@ -1,0 +1,130 @@
+import pytest
+
+from portal.models import Agency, Procedure, Service
+from portal.services.search import QueryError, ServiceQuery, parse_query, search_services
+
+
+@pytest.fixture
+def catalogue(db):
+    hn = Agency(code="ha-noi", name="Hà Nội", kind="province")
+    bhxh = Agency(code="bao-hiem-xa-hoi-viet-nam", name="Bảo hiểm Xã hội Việt Nam", kind="government_agency")
+    bca = Agency(code="bo-cong-an", name="Bộ Công an", kind="ministry")
+    district = Agency(code="ha-noi-ba-dinh", name="Quận Ba Đình", kind="province", parent=hn)
+    proc = Procedure(code="1.001234", name="Cấp hộ chiếu phổ thông")
+    db.session.add_all([hn, bhxh, bca, district, proc])
+    db.session.flush()
+    rows = [
+        (bhxh, "Cấp thẻ BHYT do hết hạn", 3, "Bảo hiểm xã hội", "up"),
+        (bhxh, "Cấp lại thẻ BHYT do mất, hỏng", 3, "Bảo hiểm xã hội", "down"),
+        (bca, "Đăng ký cấp hộ chiếu phổ thông", 4, "Xuất nhập cảnh", "up"),
+        (bca, "Cấp thị thực điện tử", 4, "Xuất nhập cảnh", "dead"),
+        (hn, "Đăng ký khai sinh", 4, "Hộ tịch", "up"),
+        (hn, "Cắp thẻ thư viện", 3, "Văn hóa", "up"),
+        (district, "Đăng ký kết hôn", 3, "Hộ tịch", "degraded"),
+    ]
+    services = []
+    for agency, name, level, field, health in rows:
+        s = Service(agency_id=agency.id, name=name, level=level, field=field, health=health,
+                    url=f"https://example.gov.vn/{len(services)}")
+        services.append(s)
+    services[2].procedure = proc
+    retired = Service(agency_id=hn.id, name="Đăng ký tạm trú", level=3, url="https://example.gov.vn/r",
+                      status="retired")
+    db.session.add_all([*services, retired])
+    db.session.commit()
+    return {s.name: s for s in services}
+
+
+def names(page):
+    return [s.name for s in page.items]
+
+
+@pytest.mark.parametrize("q", ["dang ky ho chieu", "Đăng ký hộ chiếu", "ĐĂNG KÝ HỘ CHIẾU", "DANG KY HO CHIEU"])
+def test_search_ignores_diacritics_case_and_d(db, catalogue, q):
+    page = search_services(db.session, ServiceQuery(q=q))
+    assert names(page) == ["Đăng ký cấp hộ chiếu phổ thông"]
+
+
+def test_issue_example_without_diacritics(db, catalogue):
+    page = search_services(db.session, ServiceQuery(q="cap the bhyt do het han"))
+    assert names(page)[0] == "Cấp thẻ BHYT do hết hạn"
+
+
+def test_exact_diacritics_rank_first(db, catalogue):
+    page = search_services(db.session, ServiceQuery(q="Cắp thẻ"))
+    assert names(page)[0] == "Cắp thẻ thư viện"
+    page = search_services(db.session, ServiceQuery(q="Cấp thẻ"))
+    assert names(page)[0] == "Cấp thẻ BHYT do hết hạn"
+    assert "Cắp thẻ thư viện" in names(page)
+
+
+def test_whole_phrase_before_scattered_words(db, catalogue):
+    page = search_services(db.session, ServiceQuery(q="the bhyt"))
+    assert set(names(page)) == {"Cấp thẻ BHYT do hết hạn", "Cấp lại thẻ BHYT do mất, hỏng"}
+    page = search_services(db.session, ServiceQuery(q="cap the"))
+    assert set(names(page)[:2]) == {"Cấp thẻ BHYT do hết hạn", "Cắp thẻ thư viện"}
+    assert names(page)[-1] == "Cấp lại thẻ BHYT do mất, hỏng"
+
+
+def test_last_word_is_a_prefix(db, catalogue):
+    assert names(search_services(db.session, ServiceQuery(q="khai si"))) == ["Đăng ký khai sinh"]
+
+
+def test_filters_combine(db, catalogue):
+    assert set(names(search_services(db.session, ServiceQuery(kind="ministry")))) == {
+        "Đăng ký cấp hộ chiếu phổ thông", "Cấp thị thực điện tử"}
+    assert names(search_services(db.session, ServiceQuery(kind="ministry", health="dead"))) == [
+        "Cấp thị thực điện tử"]
+    assert names(search_services(db.session, ServiceQuery(q="dang ky", level=4, field="Hộ tịch"))) == [
+        "Đăng ký khai sinh"]
+    assert names(search_services(db.session, ServiceQuery(agency="bo-cong-an", level=3))) == []
+
+
+def test_agency_filter_includes_sub_units(db, catalogue):
+    found = set(names(search_services(db.session, ServiceQuery(agency="ha-noi"))))
+    assert found == {"Đăng ký khai sinh", "Cắp thẻ thư viện", "Đăng ký kết hôn"}
+
+
+def test_retired_services_leave_the_listing(db, catalogue):
+    assert names(search_services(db.session, ServiceQuery(q="tam tru"))) == []
+
+
+def test_pagination(db, catalogue):
+    first = search_services(db.session, ServiceQuery(per_page=3, page=1))
+    third = search_services(db.session, ServiceQuery(per_page=3, page=3))
+    assert first.total == 7 and first.pages == 3
+    assert len(first.items) == 3 and len(third.items) == 1
+    assert not set(names(first)) & set(names(third))
+
+
+def test_procedure_code_query(db, catalogue):
+    assert names(search_services(db.session, ServiceQuery(q="1.001234"))) == ["Đăng ký cấp hộ chiếu phổ thông"]
+
+
+def test_hostile_and_long_queries_do_not_crash(db, catalogue):
+    for q in ['"', "cap*", "AND OR NOT", "a' OR 1=1 --", "NEAR(x y)", "%_\\", "x" * 5000, "🙂 hộ chiếu", ":*&|!"]:
+        search_services(db.session, ServiceQuery(q=q))
+    assert names(search_services(db.session, ServiceQuery(q="ho chieu " * 600))) == [
+        "Đăng ký cấp hộ chiếu phổ thông"]
+
+
+def test_unknown_agency_is_an_error(db, catalogue):
+    with pytest.raises(QueryError) as err:
+        search_services(db.session, ServiceQuery(agency="nowhere"))
+    assert err.value.param == "agency"
+
+
+@pytest.mark.parametrize(
+    "args, param",
+    [({"level": "5"}, "level"), ({"kind": "city"}, "kind"), ({"page": "0"}, "page"),
+     ({"page": "-1"}, "page"), ({"per_page": "1000"}, "per_page"), ({"health": "sick"}, "health"),
+     ({"page": "1e9"}, "page")],
+)
+def test_parse_query_rejects_bad_parameters(args, param):
+    with pytest.raises(QueryError) as err:
+        parse_query(args)
+    assert err.value.param == param
+
+
+def test_parse_query_truncates_long_text():
+    assert len(parse_query({"q": "a" * 5000}).q) == 500
