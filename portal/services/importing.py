@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import re
 import unicodedata
 import zipfile
@@ -402,6 +403,21 @@ def parse_level(text: str) -> int:
     return int(match.group(1))
 
 
+_LABEL_RE = re.compile(r"^[^\W_]([\w-]*[^\W_])?$")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    if len(labels) < 2 and host != "localhost":
+        return False
+    return all(len(label) <= 63 and _LABEL_RE.match(label) for label in labels)
+
+
 def check_url(url: str) -> str | None:
     """Return a Vietnamese message if url is not a syntactically valid http(s) URL, else None."""
     if any(ch.isspace() for ch in url):
@@ -413,13 +429,12 @@ def check_url(url: str) -> str | None:
         return "Địa chỉ không hợp lệ"
     if parts.scheme.lower() not in ("http", "https"):
         return "Địa chỉ phải bắt đầu bằng http:// hoặc https://"
-    host = parts.hostname or ""
-    if not host or not re.fullmatch(r"[a-z0-9\-._~%\[\]:]+|[^\x00-\x7f\-.][\w\-.]*", host):
+    if parts.username is not None or parts.password is not None:
+        return "Địa chỉ không được chứa tên đăng nhập hoặc mật khẩu"
+    if not parts.hostname or not _valid_host(parts.hostname):
         return "Địa chỉ không có tên miền hợp lệ"
     if port == 0:
         return "Địa chỉ có cổng không hợp lệ"
-    if "." not in host and ":" not in host and host != "localhost":
-        return "Địa chỉ không có tên miền hợp lệ"
     return None
 
 

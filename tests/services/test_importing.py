@@ -16,6 +16,7 @@ from portal.services.importing import (
     ReportRow,
     RowError,
     ServiceRow,
+    iter_errors_text,
     parse_count,
     parse_index,
     parse_level,
@@ -240,12 +241,30 @@ def test_missing_agency_without_default_is_an_error() -> None:
 @pytest.mark.parametrize(
     "url",
     ["ftp://x.gov.vn/a", "dichvucong.gov.vn/a", "https://", "http:///path", "https://x.gov.vn/a b",
-     "javascript:alert(1)", "https://x.gov.vn:99999/"],
+     "javascript:alert(1)", "https://x.gov.vn:99999/", "https://user:pw@x.gov.vn/", "https://x..gov.vn/",
+     "https://intranet/", "https://-x.gov.vn/"],
 )
 def test_invalid_urls_are_rejected(url: str) -> None:
     rows = [{"Tên dịch vụ": "A", "Mức độ": "3", "URL": url, ROW_KEY: 2}]
     result = parse_services(rows, default_agency="ha-noi", known_agencies=KNOWN)
     assert [(e.row, e.field) for e in result.errors] == [(2, "url")]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://dichvucong.gov.vn/p/home/dvc-tthc.html?ma=1.000178", "http://10.0.0.1:8080/dvc",
+     "https://dịchvụcông.vn/", "http://[2001:db8::1]/", "http://localhost:5000/x", "HTTPS://DVC.GOV.VN"],
+)
+def test_valid_urls_are_accepted(url: str) -> None:
+    rows = [{"Tên dịch vụ": "A", "Mức độ": "3", "URL": url, ROW_KEY: 2}]
+    result = parse_services(rows, default_agency="ha-noi", known_agencies=KNOWN)
+    assert result.errors == []
+    assert result.rows[0].url == url
+
+
+def test_errors_are_formatted_with_row_numbers() -> None:
+    errors = [RowError(0, "url", "Không tìm thấy cột “Địa chỉ”"), RowError(5, "name", "Thiếu tên dịch vụ")]
+    assert list(iter_errors_text(errors)) == ["Không tìm thấy cột “Địa chỉ”", "Dòng 5 — Thiếu tên dịch vụ"]
 
 
 def test_name_longer_than_500_characters_is_rejected() -> None:
