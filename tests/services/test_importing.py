@@ -476,3 +476,18 @@ def test_template_xlsx_round_trips() -> None:
     result = parse_services(rows, default_agency=None, known_agencies=KNOWN)
     assert result.errors == []
     assert [(r.row, r.level, r.online_applications) for r in result.rows] == [(header_row + 1, 4, 5)]
+
+
+def test_xlsx_header_found_on_a_later_sheet_after_blank_rows_and_columns() -> None:
+    workbook = Workbook()
+    workbook.active.title = "Hướng dẫn"
+    workbook.active["A1"] = "Điền danh mục ở trang sau"
+    sheet = workbook.create_sheet("Danh mục")
+    sheet["B4"], sheet["C4"], sheet["D4"] = "Tên dịch vụ", "Mức độ", "URL"
+    sheet["B6"], sheet["C6"], sheet["D6"] = "Đăng ký tạm trú", 3, "https://a.gov.vn/tt"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    rows = read_table(buffer.getvalue(), "two-sheets.xlsx")
+    assert rows == [
+        {"Tên dịch vụ": "Đăng ký tạm trú", "Mức độ": "3", "URL": "https://a.gov.vn/tt", ROW_KEY: 6}
+    ]
