@@ -186,22 +186,23 @@ _REPORT_ALIASES["it_policy_index"] |= {
 _REPORT_ALIASES["it_hr_index"] |= {"chi so nguon nhan luc cho ung dung cntt", "chi so nguon nhan luc"}
 
 
-def _mapper(aliases: Mapping[str, set[str]], rule: Callable[[str], str | None] | None):
-    lookup = {alias: name for name, group in aliases.items() for alias in group}
-
-    def map_header(header: str) -> str | None:
-        h = normalize_header(header)
-        if not h:
-            return None
-        if h in lookup:
-            return lookup[h]
-        return rule(h) if rule else None
-
-    return map_header
+def _lookup(aliases: Mapping[str, set[str]]) -> dict[str, str]:
+    return {alias: name for name, group in aliases.items() for alias in group}
 
 
-service_field_for_header = _mapper(_SERVICE_ALIASES, _service_rule)
-report_field_for_header = _mapper(_REPORT_ALIASES, None)
+_SERVICE_LOOKUP = _lookup(_SERVICE_ALIASES)
+_REPORT_LOOKUP = _lookup(_REPORT_ALIASES)
+
+
+def service_field_for_header(header: str) -> str | None:
+    """The ServiceRow field (or "agency") a services column header stands for, or None."""
+    h = normalize_header(header)
+    return (_SERVICE_LOOKUP.get(h) or _service_rule(h)) if h else None
+
+
+def report_field_for_header(header: str) -> str | None:
+    """The report column ("code", "year" or a ReportRow figure) a header stands for, or None."""
+    return _REPORT_LOOKUP.get(normalize_header(header))
 
 
 def _header_score(cells: Sequence[str]) -> int:
