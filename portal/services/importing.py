@@ -1,0 +1,727 @@
+"""Reading and validating bulk imports: agencies' service lists and official report figures.
+
+Pure functions over bytes and plain values; writing to the database is the caller's job.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Generic, TypeVar
+from urllib.parse import urlsplit
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_ROWS = 20_000
+MAX_NAME_LENGTH = 500
+ROW_KEY = "_row"
+HEADER_SCAN_ROWS = 30
+
+PROCEDURE_CODE_RE = re.compile(r"^[12]\.\d{6}(\.[A-Z0-9]+)?$")
+_PERIOD_RE = re.compile(r"^(\d{4})(-Q[1-4])?$")
+
+Row = dict[str, str | int]
+T = TypeVar("T")
+
+
+class ImportFileError(ValueError):
+    """The file cannot be read as a table; the message is meant for the officer."""
+
+
+class ImportTooLarge(ImportFileError):
+    """The file is bigger than MAX_IMPORT_BYTES or has more than MAX_IMPORT_ROWS rows."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A problem in one spreadsheet row (row 0 means the file as a whole, e.g. a missing column)."""
+
+    row: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    row: int
+    agency_code: str
+    name: str
+    level: int
+    url: str
+    procedure_code: str | None = None
+    field: str | None = None
+    online_applications: int | None = None
+    total_applications: int | None = None
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    row: int
+    agency_code: str
+    period: str
+    services_l3: int | None = None
+    services_l4: int | None = None
+    online_applications: int | None = None
+    it_infrastructure_index: float | None = None
+    it_internal_index: float | None = None
+    website_index: float | None = None
+    it_policy_index: float | None = None
+    it_hr_index: float | None = None
+
+
+@dataclass
+class ParseResult(Generic[T]):
+    rows: list[T] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# --------------------------------------------------------------------------- header mapping
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip Vietnamese diacritics (đ → d) and collapse whitespace."""
+    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.lower().split())
+
+
+_NUMBERING_RE = re.compile(r"^(\(?\d+(\.\d+)*[.)]?|[a-z]\)|[ivx]+\.)\s*[-–:]?\s+")
+_PARENS_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+
+
+def normalize_header(header: str) -> str:
+    """Fold a column header and drop numbering ("1. "), notes in brackets and punctuation."""
+    text = fold(header)
+    text = _PARENS_RE.sub(" ", text)
+    text = _NUMBERING_RE.sub("", text.strip())
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
+_SERVICE_ALIASES: dict[str, set[str]] = {
+    "name": {
+        "ten dich vu cong", "ten dich vu", "ten thu tuc hanh chinh", "ten thu tuc", "ten tthc",
+        "ten dvc", "ten dvc truc tuyen", "ten dvctt", "ten dich vu cong truc tuyen",
+        "name", "service", "service name",
+    },
+    "level": {"muc do", "muc", "muc do cung cap", "muc do dvc", "level", "service level"},
+    "online_applications": {
+        "so ho so truc tuyen", "so ho so tiep nhan truc tuyen", "online applications",
+    },
+    "total_applications": {
+        "tong so ho so", "so ho so tiep nhan", "all applications", "total applications",
+        "applications",
+    },
+    "url": {
+        "dia chi", "dia chi tren internet", "dia chi internet", "dia chi truy cap", "url", "link",
+        "duong dan", "duong link", "address", "internet address", "website",
+    },
+    "legal_basis": {"can cu phap ly", "van ban quy dinh", "legal basis"},
+    "procedure_code": {
+        "ma thu tuc", "ma tthc", "ma thu tuc hanh chinh", "ma so thu tuc", "procedure code",
+    },
+    "field": {"linh vuc", "field"},
+    "agency": {"ma co quan", "ma don vi", "agency", "agency code"},
+}
+
+
+def _service_rule(h: str) -> str | None:
+    words = h.split()
+    if h.startswith("ten ") and any(k in h for k in ("dich vu", "thu tuc", "tthc", "dvc")):
+        return "name"
+    if words[:1] == ["muc"]:
+        return "level"
+    if h.startswith("ma ") and any(k in h for k in ("thu tuc", "tthc")):
+        return "procedure_code"
+    if h.startswith(("ma co quan", "ma don vi")):
+        return "agency"
+    if h.startswith("dia chi"):
+        return "url"
+    if h.startswith(("can cu", "van ban")):
+        return "legal_basis"
+    if h.startswith("linh vuc"):
+        return "field"
+    if "ho so" in h or "applications" in words:
+        if any(k in h for k in ("truc tuyen", "moi truong mang", "qua mang", "online")):
+            return "online_applications"
+        return "total_applications"
+    return None
+
+
+_REPORT_FIELDS = (
+    "services_l3", "services_l4", "online_applications", "it_infrastructure_index",
+    "it_internal_index", "website_index", "it_policy_index", "it_hr_index",
+)
+_REPORT_INDEX_FIELDS = frozenset(f for f in _REPORT_FIELDS if f.endswith("_index"))
+
+_REPORT_ALIASES: dict[str, set[str]] = {
+    "code": {"code", "agency code", "agency", "ma co quan", "ma don vi"},
+    "year": {"year", "nam", "period", "ky bao cao"},
+    **{f: {f.replace("_", " ")} for f in _REPORT_FIELDS},
+}
+_REPORT_ALIASES["services_l3"] |= {"so dvc muc do 3", "so dvctt muc do 3", "dvc muc do 3", "muc do 3"}
+_REPORT_ALIASES["services_l4"] |= {"so dvc muc do 4", "so dvctt muc do 4", "dvc muc do 4", "muc do 4"}
+_REPORT_ALIASES["online_applications"] |= _SERVICE_ALIASES["online_applications"]
+_REPORT_ALIASES["it_infrastructure_index"] |= {"chi so ha tang ky thuat cntt", "chi so ha tang ky thuat"}
+_REPORT_ALIASES["it_internal_index"] |= {
+    "chi so ung dung cntt trong hoat dong noi bo", "chi so ung dung noi bo",
+}
+_REPORT_ALIASES["website_index"] |= {
+    "chi so trang cong thong tin dien tu", "chi so cong thong tin dien tu",
+}
+_REPORT_ALIASES["it_policy_index"] |= {
+    "chi so co che chinh sach va cac quy dinh cho ung dung cntt", "chi so co che chinh sach",
+}
+_REPORT_ALIASES["it_hr_index"] |= {"chi so nguon nhan luc cho ung dung cntt", "chi so nguon nhan luc"}
+
+
+def _lookup(aliases: Mapping[str, set[str]]) -> dict[str, str]:
+    return {alias: name for name, group in aliases.items() for alias in group}
+
+
+_SERVICE_LOOKUP = _lookup(_SERVICE_ALIASES)
+_REPORT_LOOKUP = _lookup(_REPORT_ALIASES)
+
+
+def service_field_for_header(header: str) -> str | None:
+    """The ServiceRow field (or "agency") a services column header stands for, or None."""
+    h = normalize_header(header)
+    return (_SERVICE_LOOKUP.get(h) or _service_rule(h)) if h else None
+
+
+def report_field_for_header(header: str) -> str | None:
+    """The report column ("code", "year" or a ReportRow figure) a header stands for, or None."""
+    return _REPORT_LOOKUP.get(normalize_header(header))
+
+
+def _header_score(cells: Sequence[str]) -> int:
+    best = 0
+    for mapper in (service_field_for_header, report_field_for_header):
+        best = max(best, len({f for f in map(mapper, cells) if f}))
+    return best
+
+
+# --------------------------------------------------------------------------- reading tables
+
+
+def read_table(data: bytes, filename: str) -> list[Row]:
+    """Read a CSV or XLSX file into one dict per data row, keyed by header, plus ROW_KEY → row number.
+
+    The header row is the first row (within the first HEADER_SCAN_ROWS) that names the most known
+    columns; blank rows are skipped but keep their numbering. Raises ImportTooLarge or ImportFileError.
+    """
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportTooLarge(
+            f"Tệp quá lớn ({len(data) / 1024 / 1024:.1f} MB); giới hạn là "
+            f"{MAX_IMPORT_BYTES // 1024 // 1024} MB"
+        )
+    name = filename.lower()
+    if name.endswith(".xls"):
+        raise ImportFileError("Không hỗ trợ định dạng .xls cũ; hãy lưu lại thành .xlsx hoặc .csv")
+    is_zip = data[:4] == b"PK\x03\x04"
+    if name.endswith((".xlsx", ".xlsm")) or (is_zip and not name.endswith((".csv", ".txt"))):
+        grid = _xlsx_grid(data)
+    else:
+        grid = _csv_grid(_decode(data))
+    return _rows_from_grid(grid)
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        text = data[3:].decode("utf-8", errors="strict")
+    else:
+        for encoding in ("utf-8", "cp1258", "cp1252"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            text = data.decode("latin-1")
+    return unicodedata.normalize("NFC", text)
+
+
+def _csv_grid(text: str) -> list[list[str]]:
+    candidates = []
+    for delimiter in (",", ";", "\t"):
+        try:
+            grid = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+        except csv.Error as exc:
+            raise ImportFileError(f"Không đọc được tệp CSV: {exc}") from exc
+        header_at = _find_header(grid)
+        score = _header_score(grid[header_at]) if header_at is not None else 0
+        widths = [len(r) for r in grid[:HEADER_SCAN_ROWS] if len(r) > 1]
+        consistency = max((widths.count(w) for w in set(widths)), default=0)
+        candidates.append((score, consistency, -len(candidates), grid))
+    return max(candidates, key=lambda c: c[:3])[3]
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return unicodedata.normalize("NFC", str(value))
+
+
+def _xlsx_grid(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError("Không đọc được tệp XLSX (tệp hỏng hoặc không phải Excel)") from exc
+    try:
+        fallback: list[list[str]] | None = None
+        for sheet in workbook.worksheets:
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()
+            grid = _limited([_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True))
+            if _find_header(grid) is not None:
+                return grid
+            if fallback is None:
+                fallback = grid
+        return fallback or []
+    finally:
+        workbook.close()
+
+
+def _limited(rows: Iterable[list[str]]) -> list[list[str]]:
+    grid = []
+    for row in rows:
+        grid.append(row)
+        if len(grid) > MAX_IMPORT_ROWS + HEADER_SCAN_ROWS:
+            raise ImportTooLarge(f"Tệp có quá nhiều dòng; giới hạn là {MAX_IMPORT_ROWS} dòng")
+    return grid
+
+
+def _find_header(grid: Sequence[Sequence[str]]) -> int | None:
+    best_at, best_score = None, 1
+    for index, row in enumerate(grid[:HEADER_SCAN_ROWS]):
+        score = _header_score([str(c) for c in row])
+        if score > best_score:
+            best_at, best_score = index, score
+    return best_at
+
+
+_NUMBERING_ROW_RE = re.compile(r"^(\(\d+\)|\.+|…+)$")
+
+
+def _rows_from_grid(grid: list[list[str]]) -> list[Row]:
+    grid = [[c.strip().strip("\ufeff").replace("\xa0", " ").strip() for c in row] for row in grid]
+    header_at = _find_header(grid)
+    if header_at is None:
+        header_at = next((i for i, row in enumerate(grid) if any(row)), None)
+        if header_at is None:
+            return []
+    headers: list[str] = []
+    seen: dict[str, int] = {}
+    for cell in grid[header_at]:
+        key = " ".join(cell.split())
+        if key:
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > 1:
+                key = f"{key} ({seen[key]})"
+        headers.append(key)
+    rows: list[Row] = []
+    for index in range(header_at + 1, len(grid)):
+        cells = grid[index]
+        filled = [c for c in cells if c]
+        if not filled or all(_NUMBERING_ROW_RE.match(c) for c in filled):
+            continue
+        if len(rows) >= MAX_IMPORT_ROWS:
+            raise ImportTooLarge(f"Tệp có quá nhiều dòng; giới hạn là {MAX_IMPORT_ROWS} dòng")
+        row: Row = {h: "" for h in headers if h}
+        for header, value in zip(headers, cells, strict=False):
+            if header:
+                row[header] = value
+        row[ROW_KEY] = index + 1
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- value parsing
+
+_INT_RE = re.compile(r"^\d+$")
+_GROUPED_INT_RE = re.compile(r"^\d{1,3}(\.\d{3})+$|^\d{1,3}(,\d{3})+$")
+_DECIMAL_RE = re.compile(r"^\d+([.,]\d+)?$")
+
+
+def parse_count(text: str) -> int:
+    """Parse a non-negative integer written plainly or grouped as 10.309 / 10,309; ValueError otherwise."""
+    s = re.sub(r"[\s\u00a0\u202f]", "", text)
+    if _INT_RE.match(s):
+        return int(s)
+    if _GROUPED_INT_RE.match(s):
+        return int(re.sub(r"[.,]", "", s))
+    raise ValueError(text)
+
+
+def parse_index(text: str) -> float:
+    """Parse an index between 0 and 1 written with a decimal point or comma; ValueError otherwise."""
+    s = text.strip()
+    if not _DECIMAL_RE.match(s):
+        raise ValueError(text)
+    value = float(s.replace(",", "."))
+    if value > 1:
+        raise ValueError(text)
+    return value
+
+
+_LEVEL_WORDS = {"toan trinh": 4, "mot phan": 3}
+
+
+def parse_level(text: str) -> int:
+    """Parse a service level: 3/4 in any spelling, or "toàn trình" (4) / "một phần" (3); ValueError."""
+    s = fold(text)
+    for word, level in _LEVEL_WORDS.items():
+        if word in s:
+            return level
+    s = re.sub(r"^(dvc(tt)?|dich vu cong( truc tuyen)?)\s*", "", s)
+    s = re.sub(r"^(muc do|muc|level)\s*", "", s).strip()
+    match = re.fullmatch(r"([34])([.,]0+)?", s)
+    if not match:
+        raise ValueError(text)
+    return int(match.group(1))
+
+
+_LABEL_RE = re.compile(r"^[^\W_]([\w-]*[^\W_])?$")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    if len(labels) < 2 and host != "localhost":
+        return False
+    return all(len(label) <= 63 and _LABEL_RE.match(label) for label in labels)
+
+
+def check_url(url: str) -> str | None:
+    """Return a Vietnamese message if url is not a syntactically valid http(s) URL, else None."""
+    if any(ch.isspace() for ch in url):
+        return "Địa chỉ không được chứa khoảng trắng"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "Địa chỉ không hợp lệ"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "Địa chỉ phải bắt đầu bằng http:// hoặc https://"
+    if parts.username is not None or parts.password is not None:
+        return "Địa chỉ không được chứa tên đăng nhập hoặc mật khẩu"
+    if not parts.hostname or not _valid_host(parts.hostname):
+        return "Địa chỉ không có tên miền hợp lệ"
+    if port == 0:
+        return "Địa chỉ có cổng không hợp lệ"
+    return None
+
+
+def _url_key(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    netloc = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme.lower()}://{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+# --------------------------------------------------------------------------- services
+
+_SERVICE_LABELS = {
+    "name": "Tên dịch vụ",
+    "level": "Mức độ",
+    "url": "Địa chỉ trên Internet",
+    "online_applications": "Số hồ sơ trực tuyến",
+    "total_applications": "Tổng số hồ sơ",
+    "legal_basis": "Căn cứ pháp lý",
+    "procedure_code": "Mã thủ tục",
+    "field": "Lĩnh vực",
+    "agency": "Mã cơ quan",
+}
+_REQUIRED_SERVICE_COLUMNS = ("name", "level", "url")
+
+
+def _map_columns(
+    rows: Sequence[Row], mapper: Callable[[str], str | None], labels: Mapping[str, str]
+) -> tuple[dict[str, str], list[RowError]]:
+    columns: dict[str, str] = {}
+    errors: list[RowError] = []
+    headers = [h for h in rows[0] if h != ROW_KEY] if rows else []
+    for header in headers:
+        target = mapper(header)
+        if target is None:
+            continue
+        if target in columns:
+            errors.append(RowError(0, target, (
+                f"Có hai cột cùng là “{labels.get(target, target)}”: “{columns[target]}” và “{header}”"
+            )))
+        else:
+            columns[target] = header
+    return columns, errors
+
+
+def _row_number(row: Row, position: int) -> int:
+    value = row.get(ROW_KEY)
+    return value if isinstance(value, int) else position + 2
+
+
+def _text(row: Row, columns: Mapping[str, str], name: str) -> str:
+    header = columns.get(name)
+    return " ".join(str(row.get(header, "")).split()) if header else ""
+
+
+def _collector(errors: list[RowError], number: int) -> Callable[[str, str], None]:
+    def error(name: str, message: str) -> None:
+        errors.append(RowError(number, name, message))
+
+    return error
+
+
+def parse_services(
+    rows: Sequence[Row], *, default_agency: str | None, known_agencies: set[str]
+) -> ParseResult[ServiceRow]:
+    """Validate service rows read by read_table; every bad row is reported, valid rows are returned."""
+    result: ParseResult[ServiceRow] = ParseResult()
+    if not rows:
+        result.errors.append(RowError(0, "", "Tệp không có dòng dữ liệu nào"))
+        return result
+    columns, result.errors = _map_columns(rows, service_field_for_header, _SERVICE_LABELS)
+    for required in _REQUIRED_SERVICE_COLUMNS:
+        if required not in columns:
+            result.errors.append(RowError(0, required, f"Không tìm thấy cột “{_SERVICE_LABELS[required]}”"))
+    if result.errors:
+        return result
+
+    seen_urls: dict[tuple[str, str], int] = {}
+    for position, row in enumerate(rows):
+        number = _row_number(row, position)
+        errors: list[RowError] = []
+        error = _collector(errors, number)
+
+        name = _text(row, columns, "name")
+        if not name:
+            error("name", "Thiếu tên dịch vụ")
+        elif len(name) > MAX_NAME_LENGTH:
+            error("name", f"Tên dịch vụ dài quá {MAX_NAME_LENGTH} ký tự ({len(name)} ký tự)")
+
+        level_text = _text(row, columns, "level")
+        level = 0
+        if not level_text:
+            error("level", "Thiếu mức độ (3 hoặc 4)")
+        else:
+            try:
+                level = parse_level(level_text)
+            except ValueError:
+                error(
+                    "level",
+                    f"Mức độ phải là 3 hoặc 4 (hoặc “một phần”, “toàn trình”), không phải “{level_text}”",
+                )
+
+        agency = _text(row, columns, "agency").lower() or (default_agency or "")
+        if not agency:
+            error("agency", "Thiếu mã cơ quan (thêm cột “Mã cơ quan” hoặc chọn cơ quan khi nhập)")
+        elif agency not in known_agencies:
+            error("agency", f"Không có cơ quan mã “{agency}”")
+
+        url = _text(row, columns, "url")
+        if not url:
+            error("url", "Thiếu địa chỉ trên Internet")
+        elif problem := check_url(url):
+            error("url", f"{problem}: “{url}”")
+        elif agency:
+            key = (agency, _url_key(url))
+            if key in seen_urls:
+                error("url", f"Địa chỉ trùng với dòng {seen_urls[key]} của cùng cơ quan: “{url}”")
+            else:
+                seen_urls[key] = number
+
+        code = _text(row, columns, "procedure_code").upper() or None
+        if code and not PROCEDURE_CODE_RE.match(code):
+            hint = ""
+            if re.fullmatch(r"[12]\.\d{1,5}", code):
+                hint = " — có thể Excel đã đổi mã thành số; hãy định dạng ô là văn bản"
+            error(
+                "procedure_code",
+                f"Mã thủ tục “{code}” không đúng định dạng (ví dụ 1.000178 hoặc 1.012753.H19){hint}",
+            )
+
+        counts: dict[str, int | None] = {}
+        for count_field in ("online_applications", "total_applications"):
+            raw = _text(row, columns, count_field)
+            counts[count_field] = None
+            if raw:
+                try:
+                    counts[count_field] = parse_count(raw)
+                except ValueError:
+                    label = _SERVICE_LABELS[count_field]
+                    error(count_field, f"{label} phải là số nguyên không âm, không phải “{raw}”")
+        online, total = counts["online_applications"], counts["total_applications"]
+        if online is not None and total is not None and online > total:
+            error("online_applications", f"Số hồ sơ trực tuyến ({online}) lớn hơn tổng số hồ sơ ({total})")
+
+        if errors:
+            result.errors.extend(errors)
+            continue
+        result.rows.append(ServiceRow(
+            row=number, agency_code=agency, name=name, level=level, url=url, procedure_code=code,
+            field=_text(row, columns, "field") or None, online_applications=online,
+            total_applications=total, legal_basis=_text(row, columns, "legal_basis") or None,
+        ))
+    return result
+
+
+# --------------------------------------------------------------------------- report figures
+
+_REPORT_LABELS = {
+    "code": "Mã cơ quan (code)",
+    "year": "Năm (year)",
+    "services_l3": "Số DVC mức độ 3",
+    "services_l4": "Số DVC mức độ 4",
+    "online_applications": "Số hồ sơ trực tuyến",
+    "it_infrastructure_index": "Chỉ số hạ tầng kỹ thuật",
+    "it_internal_index": "Chỉ số ứng dụng nội bộ",
+    "website_index": "Chỉ số trang/cổng thông tin điện tử",
+    "it_policy_index": "Chỉ số cơ chế, chính sách",
+    "it_hr_index": "Chỉ số nguồn nhân lực",
+}
+
+
+def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) -> ParseResult[ReportRow]:
+    """Validate per-agency report figures (columns as in report_2016.csv) for period "2016" or "2018-Q1"."""
+    period_match = _PERIOD_RE.match(period)
+    if not period_match:
+        raise ValueError(f"period must look like 2016 or 2018-Q1, not {period!r}")
+    result: ParseResult[ReportRow] = ParseResult()
+    if not rows:
+        result.errors.append(RowError(0, "", "Tệp không có dòng dữ liệu nào"))
+        return result
+    columns, result.errors = _map_columns(rows, report_field_for_header, _REPORT_LABELS)
+    if "code" not in columns:
+        result.errors.append(RowError(0, "code", f"Không tìm thấy cột “{_REPORT_LABELS['code']}”"))
+    if not any(f in columns for f in _REPORT_FIELDS):
+        result.errors.append(RowError(0, "", "Không tìm thấy cột số liệu nào"))
+    if result.errors:
+        return result
+
+    seen: dict[str, int] = {}
+    for position, row in enumerate(rows):
+        number = _row_number(row, position)
+        errors: list[RowError] = []
+        code = _text(row, columns, "code").lower()
+        if not code:
+            errors.append(RowError(number, "code", "Thiếu mã cơ quan"))
+        elif code not in known_agencies:
+            errors.append(RowError(number, "code", f"Không có cơ quan mã “{code}”"))
+        elif code in seen:
+            errors.append(RowError(number, "code", f"Cơ quan “{code}” đã có ở dòng {seen[code]}"))
+        else:
+            seen[code] = number
+
+        year = _text(row, columns, "year")
+        if year and year != period and year != period_match.group(1):
+            errors.append(RowError(number, "year", f"Kỳ báo cáo “{year}” không khớp kỳ đang nhập {period}"))
+
+        values: dict[str, int | float | None] = {}
+        for name in _REPORT_FIELDS:
+            raw = _text(row, columns, name)
+            values[name] = None
+            if not raw:
+                continue
+            try:
+                values[name] = parse_index(raw) if name in _REPORT_INDEX_FIELDS else parse_count(raw)
+            except ValueError:
+                expected = "một số từ 0 đến 1" if name in _REPORT_INDEX_FIELDS else "số nguyên không âm"
+                message = f"{_REPORT_LABELS[name]} phải là {expected}, không phải “{raw}”"
+                errors.append(RowError(number, name, message))
+
+        if errors:
+            result.errors.extend(errors)
+            continue
+        result.rows.append(ReportRow(row=number, agency_code=code, period=period, **values))  # type: ignore[arg-type]
+    return result
+
+
+# --------------------------------------------------------------------------- templates
+
+TEMPLATE_HEADERS = (
+    "Tên dịch vụ công",
+    "Mã thủ tục",
+    "Lĩnh vực",
+    "Mức độ",
+    "Số hồ sơ trực tuyến",
+    "Tổng số hồ sơ",
+    "Địa chỉ trên Internet",
+    "Căn cứ pháp lý",
+    "Mã cơ quan",
+)
+TEMPLATE_TITLE = "DANH MỤC DỊCH VỤ CÔNG TRỰC TUYẾN"
+TEMPLATE_NOTE = (
+    "Mức độ: 3 (một phần) hoặc 4 (toàn trình). Mã thủ tục theo Cơ sở dữ liệu quốc gia, ví dụ 1.000178. "
+    "Mã cơ quan có thể bỏ trống nếu chọn cơ quan khi nhập."
+)
+
+
+def template_csv() -> str:
+    """Blank CSV template; encode it as utf-8-sig so that Excel shows the diacritics."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(TEMPLATE_HEADERS)
+    return buffer.getvalue()
+
+
+def template_xlsx() -> bytes:
+    """Blank XLSX template: a title, a note, the header row, and text-formatted code columns."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Dịch vụ công"
+    sheet["A1"] = TEMPLATE_TITLE
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A2"] = TEMPLATE_NOTE
+    sheet["A2"].font = Font(italic=True)
+    header_row = 4
+    widths = {"Tên dịch vụ công": 60, "Địa chỉ trên Internet": 50, "Căn cứ pháp lý": 40}
+    for column, header in enumerate(TEMPLATE_HEADERS, start=1):
+        cell = sheet.cell(row=header_row, column=column, value=header)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        letter = get_column_letter(column)
+        sheet.column_dimensions[letter].width = widths.get(header, 18)
+        if header in ("Mã thủ tục", "Mã cơ quan"):
+            for row in range(header_row + 1, header_row + 501):
+                sheet.cell(row=row, column=column).number_format = "@"
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def iter_errors_text(errors: Iterable[RowError]) -> Iterator[str]:
+    """Format errors one a line as officers see them: "Dòng 5 — Mức độ phải là 3 hoặc 4 …"."""
+    for err in errors:
+        yield f"Dòng {err.row} — {err.message}" if err.row else err.message
