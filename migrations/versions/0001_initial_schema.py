@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date (regenerated): 2026-11-22 08:24:12.314587
 
 """
 from alembic import op
