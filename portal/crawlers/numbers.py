@@ -41,7 +41,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_PROCEDURE_CODE = re.compile(r"\d\.\d{6}")
+_NON_VOTING = re.compile(r"\d\.\d{6}|\d\.\d{1,2}")
 
 
 def _reading(core: str, group: str, decimal: str) -> Decimal | None:
@@ -168,12 +168,15 @@ def _examples(tokens: list[str], limit: int = 3) -> str:
 
 
 def detect_convention(texts: Iterable[str]) -> tuple[str | None, list[str]]:
-    """Page-level convention from the tokens that prove one (1.234.567, 45,6, 1,234.5), with warnings."""
+    """Page-level convention from the tokens that prove one (1.234.567, 45,6, 1,234.5), with warnings.
+
+    Procedure codes (1.001234) and section or version numbers (1.1, 2.0) do not vote.
+    """
     votes: dict[str, list[str]] = {VI: [], EN: []}
     ambiguous: list[str] = []
     for text in texts:
         for match in find_numbers(text):
-            if _PROCEDURE_CODE.fullmatch(match.core):
+            if _NON_VOTING.fullmatch(match.core) and not match.percent:
                 continue
             if match.style is not None:
                 votes[match.style].append(match.core)

@@ -122,8 +122,10 @@ def test_detect_convention_warns_on_ambiguity_and_mixing():
     assert "mixed" in warnings[0] and "1.234.567" in warnings[0] and "45.6" in warnings[0]
 
 
-def test_procedure_codes_do_not_vote():
+def test_procedure_codes_and_section_numbers_do_not_vote():
     assert detect_convention(["Thủ tục 1.001234 và 2.002195; tiếp nhận 1.234.567"]) == (VI, [])
+    assert detect_convention(["1.1 Trực tuyến 81.562", "2.1 Đúng hạn 1.116.230", "Phiên bản 2.0"]) == (VI, [])
+    assert detect_convention(["Online rate 45.6%, 12.25"]) == (EN, [])
 
 
 @given(st.integers(min_value=-(10**15), max_value=10**15))
