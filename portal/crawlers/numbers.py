@@ -41,6 +41,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
+_GROUP_SPLIT = {".": re.compile(r"[. ]"), ",": re.compile(r"[, ]")}
 _NON_VOTING = re.compile(r"\d\.\d{6}|\d\.\d{1,2}")
 
 
@@ -51,7 +52,7 @@ def _reading(core: str, group: str, decimal: str) -> Decimal | None:
     int_part, sep, frac = core.partition(decimal)
     if sep and (not frac or not frac.isdigit()):
         return None
-    groups = re.split(rf"[{re.escape(group)} ]", int_part)
+    groups = _GROUP_SPLIT[group].split(int_part)
     if not all(g.isdigit() for g in groups):
         return None
     if len(groups) > 1:
