@@ -1,0 +1,197 @@
+"""Numbers as written on Vietnamese and English pages: 10.309 or 10,309; 45,6% or 45.6%; 1,2 triệu."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+VI = "vi"
+EN = "en"
+CONVENTIONS = (VI, EN)
+
+_SPACE_SEPS = "\u00a0\u202f\u2009"
+_SCALE_VALUES = {
+    "nghìn": 1_000,
+    "nghin": 1_000,
+    "ngàn": 1_000,
+    "thousand": 1_000,
+    "thousands": 1_000,
+    "triệu": 1_000_000,
+    "trieu": 1_000_000,
+    "million": 1_000_000,
+    "millions": 1_000_000,
+    "tỷ": 1_000_000_000,
+    "tỉ": 1_000_000_000,
+    "billion": 1_000_000_000,
+    "billions": 1_000_000_000,
+}
+_SCALE_WORD = r"(?:triệu|trieu|nghìn|nghin|ngàn|tỷ(?!\s*lệ)|tỉ(?!\s*lệ)|millions?|thousands?|billions?)(?!\w)"
+_GAP = rf"[ \t{_SPACE_SEPS}]*"
+_TOKEN = re.compile(
+    rf"""
+    (?:(?<![\w.,\-−])(?P<sign>[-−]))?
+    (?<![\w.,])
+    (?P<core>\d+(?:(?:[.,]|[{_SPACE_SEPS}](?=\d{{3}}(?!\d)))\d+)*)
+    (?!\w|[.,]\d)
+    (?P<scale>(?:{_GAP}{_SCALE_WORD}){{0,2}})
+    (?P<pct>{_GAP}%)?
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_GROUP_SPLIT = {".": re.compile(r"[. ]"), ",": re.compile(r"[, ]")}
+_NON_VOTING = re.compile(r"\d\.\d{6}|\d\.\d{1,2}")
+
+
+def _reading(core: str, group: str, decimal: str) -> Decimal | None:
+    """Value of core read with the given group and decimal separators, or None if malformed."""
+    for ch in _SPACE_SEPS:
+        core = core.replace(ch, " ")
+    int_part, sep, frac = core.partition(decimal)
+    if sep and (not frac or not frac.isdigit()):
+        return None
+    groups = _GROUP_SPLIT[group].split(int_part)
+    if not all(g.isdigit() for g in groups):
+        return None
+    if len(groups) > 1:
+        first, rest = groups[0], groups[1:]
+        if not 1 <= len(first) <= 3 or first.startswith("0") or any(len(g) != 3 for g in rest):
+            return None
+    digits = "".join(groups)
+    return Decimal(f"{digits}.{frac}" if sep else digits)
+
+
+def _is_whole(value: Decimal, scaled: bool) -> bool:
+    """Written without decimals, or a scaled decimal that comes out whole (1,2 triệu)."""
+    return value.as_tuple().exponent >= 0 or (scaled and value == value.to_integral_value())
+
+
+def _to_number(value: Decimal, scaled: bool) -> int | float:
+    return int(value) if _is_whole(value, scaled) else float(value)
+
+
+@dataclass(frozen=True)
+class NumberMatch:
+    """One number token found in text, with its readings under both conventions."""
+
+    text: str
+    start: int
+    end: int
+    core: str
+    vi: Decimal | None
+    en: Decimal | None
+    multiplier: int = 1
+    percent: bool = False
+    negative: bool = False
+
+    @property
+    def style(self) -> str | None:
+        """The convention this token proves ("vi" or "en"), or None if it fits both or neither."""
+        if self.vi is not None and self.en is None:
+            return VI
+        if self.en is not None and self.vi is None:
+            return EN
+        return None
+
+    @property
+    def ambiguous(self) -> bool:
+        """True when the token means different numbers in the two conventions (10.309, 12,500)."""
+        return self.vi is not None and self.en is not None and self.vi != self.en
+
+    def value(self, convention: str | None = None, *, integer: bool = False) -> int | float | None:
+        """The number; convention settles ambiguous tokens, integer=True drops decimal readings."""
+        if convention is not None and convention not in CONVENTIONS:
+            raise ValueError(f"unknown number convention {convention!r}")
+        sign = -1 if self.negative else 1
+        readings = {
+            conv: raw * self.multiplier * sign
+            for conv, raw in ((VI, self.vi), (EN, self.en))
+            if raw is not None
+        }
+        if integer:
+            readings = {c: v for c, v in readings.items() if _is_whole(v, self.multiplier != 1)}
+        distinct = set(readings.values())
+        if not distinct:
+            return None
+        if len(distinct) == 1:
+            chosen = next(iter(readings.values()))
+        elif convention in readings:
+            chosen = readings[convention]
+        else:
+            return None
+        return _to_number(chosen, self.multiplier != 1)
+
+
+def find_numbers(text: str) -> list[NumberMatch]:
+    """Every well-formed number in text (NFC-normalised; offsets refer to the normalised text)."""
+    text = unicodedata.normalize("NFC", text)
+    found: list[NumberMatch] = []
+    for m in _TOKEN.finditer(text):
+        core = m.group("core")
+        vi = _reading(core, ".", ",")
+        en = _reading(core, ",", ".")
+        if vi is None and en is None:
+            continue
+        multiplier = 1
+        for word in re.findall(r"\w+", m.group("scale") or ""):
+            multiplier *= _SCALE_VALUES.get(word.lower(), 1)
+        found.append(
+            NumberMatch(
+                text=m.group(0),
+                start=m.start(),
+                end=m.end(),
+                core=core,
+                vi=vi,
+                en=en,
+                multiplier=multiplier,
+                percent=m.group("pct") is not None,
+                negative=m.group("sign") is not None,
+            )
+        )
+    return found
+
+
+def parse_number(token: str, convention: str | None = None, *, integer: bool = False) -> int | float | None:
+    """Parse one number written alone ("1.234.567", "45,6%", "1,2 triệu"); None if not exactly one number."""
+    stripped = unicodedata.normalize("NFC", token).strip()
+    matches = find_numbers(stripped)
+    if len(matches) != 1 or matches[0].start != 0 or matches[0].end != len(stripped):
+        return None
+    return matches[0].value(convention, integer=integer)
+
+
+def _examples(tokens: list[str], limit: int = 3) -> str:
+    shown = list(dict.fromkeys(tokens))
+    more = f" (+{len(shown) - limit} more)" if len(shown) > limit else ""
+    return ", ".join(shown[:limit]) + more
+
+
+def detect_convention(texts: Iterable[str]) -> tuple[str | None, list[str]]:
+    """Page-level convention from the tokens that prove one (1.234.567, 45,6, 1,234.5), with warnings.
+
+    Procedure codes (1.001234) and section or version numbers (1.1, 2.0) do not vote.
+    """
+    votes: dict[str, list[str]] = {VI: [], EN: []}
+    ambiguous: list[str] = []
+    for text in texts:
+        for match in find_numbers(text):
+            if _NON_VOTING.fullmatch(match.core) and not match.percent:
+                continue
+            if match.style is not None:
+                votes[match.style].append(match.core)
+            elif match.ambiguous:
+                ambiguous.append(match.core)
+    if votes[VI] and votes[EN]:
+        return None, [
+            "mixed number conventions: Vietnamese-style "
+            f"{_examples(votes[VI])} and English-style {_examples(votes[EN])}"
+        ]
+    if votes[VI]:
+        return VI, []
+    if votes[EN]:
+        return EN, []
+    if ambiguous:
+        return None, [f"number convention not evident; ambiguous numbers: {_examples(ambiguous)}"]
+    return None, []

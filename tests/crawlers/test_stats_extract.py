@@ -1,0 +1,341 @@
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal.crawlers.stats import FIGURES, Extraction, InvalidRule, decode, extract, validate_rule
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "stats"
+
+
+def page(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def test_provincial_statistics_table():
+    result = extract(page("province_table.html"), "text/html; charset=utf-8")
+    assert result.figures == {
+        "received_total": 125480,
+        "received_online": 81562,
+        "resolved": 118905,
+        "resolved_on_time": 116230,
+        "online_rate": 65.0,
+    }
+    assert result.number_format == "vi"
+    assert result.extractor == "auto"
+    assert result.warnings == []
+
+
+def test_multi_level_header_table_takes_the_total_row():
+    result = extract(page("department_breakdown.html"), "text/html")
+    assert result.figures == {
+        "received_total": 29602,
+        "received_online": 20505,
+        "resolved": 28823,
+        "resolved_on_time": 28565,
+        "online_rate": None,
+    }
+
+
+def test_breakdown_without_total_row_is_not_guessed():
+    body = page("department_breakdown.html").decode("utf-8")
+    start = body.index('<tr class="total">')
+    body = body[:start] + body[body.index("</table>") :]
+    result = extract(body, "text/html")
+    assert result.figures["received_total"] is None
+    assert result.figures["resolved_on_time"] is None
+    assert any("received_total" in w and "disagree" in w for w in result.warnings)
+
+
+def test_definition_list():
+    result = extract(page("definition_list.html"), "text/html; charset=utf-8")
+    assert result.figures == {
+        "received_total": 48217,
+        "received_online": 39805,
+        "resolved": 46990,
+        "resolved_on_time": 46512,
+        "online_rate": 82.55,
+    }
+    assert result.number_format == "vi"
+
+
+def test_scale_words_on_dashboard_cards():
+    result = extract(page("dashboard_million.html"), "text/html")
+    assert result.figures == {
+        "received_total": 1_200_000,
+        "received_online": 850_000,
+        "resolved": 1_150_000,
+        "resolved_on_time": 1_100_000,
+        "online_rate": 70.8,
+    }
+    assert result.number_format == "vi"
+
+
+def test_mixed_conventions_are_reported():
+    result = extract(page("mixed_conventions.html"), "text/html")
+    assert result.number_format is None
+    assert any("mixed number conventions" in w for w in result.warnings)
+    assert result.figures == {
+        "received_total": 1234567,
+        "received_online": 987654,
+        "resolved": 1198400,
+        "resolved_on_time": None,
+        "online_rate": 80.0,
+    }
+
+
+def test_page_without_figures():
+    result = extract(page("no_figures.html"), "text/html; charset=utf-8")
+    assert result.figures == dict.fromkeys(FIGURES)
+
+
+def test_windows_1258_page_declared_in_meta():
+    result = extract(page("windows1258.html"), "text/html")
+    assert result.figures == {
+        "received_total": 10309,
+        "received_online": 2874,
+        "resolved": 9967,
+        "resolved_on_time": 9702,
+        "online_rate": 27.88,
+    }
+    assert result.number_format == "vi"
+
+
+def test_windows_1258_page_served_with_wrong_header():
+    result = extract(page("windows1258.html"), "text/html; charset=utf-8")
+    assert result.figures["received_total"] == 10309
+    assert any("not valid utf-8" in w for w in result.warnings)
+
+
+def test_windows_1258_page_without_any_declaration():
+    body = page("windows1258.html").replace(b"; charset=windows-1258", b"")
+    text, warnings = decode(body, None)
+    assert "Tổng số hồ sơ đã tiếp nhận" in text
+    assert any("guessed" in w for w in warnings)
+
+
+def test_utf8_body_declared_as_windows_1258_is_read_as_utf8():
+    body = "<p>Đã tiếp nhận: 1.234 hồ sơ</p>".encode()
+    text, warnings = decode(body, "text/html; charset=windows-1258")
+    assert "Đã tiếp nhận" in text
+    assert warnings
+
+
+def test_json_endpoint_auto():
+    result = extract(page("summary.json"), "application/json")
+    assert result.figures == {
+        "received_total": 54321,
+        "received_online": 40123,
+        "resolved": 50000,
+        "resolved_on_time": 49000,
+        "online_rate": 73.86,
+    }
+    assert any("sum" in w for w in result.warnings)
+    assert result.extractor == "auto"
+
+
+def test_json_breakdown_auto_refuses_and_rule_paths_work():
+    auto = extract(page("by_unit.json"), "application/json")
+    assert auto.figures["received_total"] is None
+    assert any("disagree" in w for w in auto.warnings)
+    rule = {
+        "extractor": "json",
+        "figures": {
+            "received_total": "data.summary.received",
+            "received_online": "data.summary.receivedOnline",
+            "resolved": "data.items.1.resolved",
+            "resolved_on_time": "data.items.0.onTime",
+            "online_rate": "data.summary.onlineRate",
+        },
+    }
+    result = extract(page("by_unit.json"), "application/json", rule)
+    assert result.figures == {
+        "received_total": 16080,
+        "received_online": 12380,
+        "resolved": 12640,
+        "resolved_on_time": 3175,
+        "online_rate": 76.99,
+    }
+    assert result.extractor == "json"
+    assert result.number_format == "en"
+
+
+def test_json_rule_missing_path_warns():
+    rule = {"extractor": "json", "figures": {"resolved": "data.nothing.0"}}
+    result = extract(page("by_unit.json"), None, rule)
+    assert result.figures["resolved"] is None
+    assert any("not found" in w for w in result.warnings)
+
+
+def test_css_rule():
+    rule = {
+        "extractor": "css",
+        "figures": {
+            "received_total": "tr.total td:nth-child(2)",
+            "received_online": "tr.total td:nth-child(3)",
+            "resolved": "tr.total td:nth-child(5)",
+            "resolved_on_time": "tr.total td:nth-child(6) b",
+        },
+    }
+    result = extract(page("department_breakdown.html"), "text/html", rule)
+    assert result.figures == {
+        "received_total": 29602,
+        "received_online": 20505,
+        "resolved": 28823,
+        "resolved_on_time": 28565,
+        "online_rate": None,
+    }
+    assert result.extractor == "css"
+
+
+def test_css_rule_matching_disagreeing_elements_gives_none():
+    rule = {"extractor": "css", "figures": {"received_total": "td:nth-child(3)"}}
+    result = extract(page("department_breakdown.html"), "text/html", rule)
+    assert result.figures["received_total"] is None
+    assert any("disagree" in w for w in result.warnings)
+
+
+def test_regex_rule():
+    rule = {
+        "extractor": "regex",
+        "figures": {
+            "received_total": r"Tiếp nhận</b></td><td[^>]*>([\d.]+)",
+            "online_rate": r"Tỷ lệ hồ sơ trực tuyến</b></td><td[^>]*>([\d,]+%)",
+            "resolved": r"không có (\d+)",
+        },
+    }
+    result = extract(page("province_table.html"), "text/html", rule)
+    assert result.figures["received_total"] == 125480
+    assert result.figures["online_rate"] == 65.0
+    assert result.figures["resolved"] is None
+    assert any("resolved" in w and "matched nothing" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>Tiếp nhận: 12.345; trực tuyến: 8.000; đã giải quyết: 11.000</p>", (12345, 8000, 11000)),
+        ("<ul><li>Đã tiếp nhận <b>12.345</b> hồ sơ</li><li>Qua mạng: 8.000</li></ul>", (12345, 8000, None)),
+        ("<div><h4>Hồ sơ đã xử lý</h4><p>11.000</p></div>", (None, None, 11000)),
+        ("<p>Đến ngày 17, đã tiếp nhận hồ sơ của 25 huyện</p>", (None, None, None)),
+        ("<p>Tiếp nhận: 12.345</p><p>Tổng số hồ sơ tiếp nhận: 12.300</p>", (None, None, None)),
+    ],
+)
+def test_text_labels(html, expected):
+    result = extract(f"<html><body>{html}</body></html>", "text/html")
+    figures = result.figures
+    assert (figures["received_total"], figures["received_online"], figures["resolved"]) == expected
+
+
+def test_disagreeing_text_candidates_warn():
+    result = extract("<p>Tiếp nhận: 12.345</p><p>Tổng số hồ sơ tiếp nhận: 12.300</p>", None)
+    assert any("received_total" in w and "12345" in w and "12300" in w for w in result.warnings)
+
+
+def test_english_labels():
+    html = """<table><tr><th>Metric</th><th>Value</th></tr>
+    <tr><td>Applications received</td><td>12,345</td></tr>
+    <tr><td>Submitted online</td><td>8,001</td></tr>
+    <tr><td>Resolved</td><td>11,000</td></tr><tr><td>Resolved on time</td><td>10,500</td></tr>
+    <tr><td>Resolved late</td><td>500</td></tr><tr><td>Online rate</td><td>64.8%</td></tr></table>"""
+    result = extract(html, "text/html")
+    assert result.figures == {
+        "received_total": 12345,
+        "received_online": 8001,
+        "resolved": 11000,
+        "resolved_on_time": 10500,
+        "online_rate": 64.8,
+    }
+    assert result.number_format == "en"
+
+
+def test_rate_without_percent_sign_below_one_is_not_guessed():
+    result = extract("<dl><dt>Tỷ lệ trực tuyến</dt><dd>0,65</dd></dl>", None)
+    assert result.figures["online_rate"] is None
+    assert any("online_rate" in w for w in result.warnings)
+
+
+def test_unaccented_labels():
+    result = extract("<dl><dt>Da tiep nhan</dt><dd>1.500</dd><dt>Dung han</dt><dd>1.400</dd></dl>", None)
+    assert result.figures["received_total"] == 1500
+    assert result.figures["resolved_on_time"] == 1400
+
+
+def test_to_dict_is_the_probe_contract():
+    result = extract(page("province_table.html"), "text/html")
+    data = result.to_dict("https://dichvucong.quangnam.gov.vn/thong-ke")
+    assert list(data) == ["url", "figures", "number_format", "extractor", "warnings"]
+    assert list(data["figures"]) == list(FIGURES)
+    assert data["url"] == "https://dichvucong.quangnam.gov.vn/thong-ke"
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_extraction_to_dict_always_has_five_figures():
+    data = Extraction({"resolved": 3}, None, "css").to_dict("u")
+    assert data["figures"] == {**dict.fromkeys(FIGURES), "resolved": 3}
+
+
+def test_empty_and_garbage_bodies():
+    for body in (b"", b"   ", b"\xff\xfe\x00garbage", "{not json", b"<html></html>"):
+        result = extract(body, None)
+        assert result.figures == dict.fromkeys(FIGURES)
+
+
+def test_invalid_rule_raises():
+    with pytest.raises(InvalidRule):
+        extract("<p></p>", None, {"extractor": "xpath"})
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        ("auto", "JSON object"),
+        ({"extractor": "xpath"}, "extractor must be one of"),
+        ({"extractor": "css"}, "needs at least one figure"),
+        ({"extractor": "auto", "figures": {"resolved": "td"}}, "takes no figures"),
+        ({"extractor": "css", "figures": {"resolved": "td[["}}, "invalid CSS selector"),
+        ({"extractor": "regex", "figures": {"resolved": "(\\d+"}}, "invalid regular expression"),
+        ({"extractor": "regex", "figures": {"resolved": "\\d+"}}, "exactly one group"),
+        ({"extractor": "regex", "figures": {"resolved": "(\\d+) (\\d+)"}}, "exactly one group"),
+        ({"extractor": "json", "figures": {"resolved": "data..total"}}, "invalid JSON path"),
+        ({"extractor": "json", "figures": {"applications": "data.total"}}, "unknown figure"),
+        ({"extractor": "json", "figures": {"resolved": ""}}, "non-empty string"),
+        ({"extractor": "json", "figures": ["data.total"]}, "figures must be an object"),
+        ({"extractor": "json", "figures": {"resolved": "a"}, "extra": 1}, "unknown key"),
+    ],
+)
+def test_validate_rule_errors(rule, fragment):
+    errors = validate_rule(rule)
+    assert any(fragment in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        None,
+        {"extractor": "auto"},
+        {"extractor": "auto", "figures": {}},
+        {"extractor": "css", "figures": {"resolved": "table.stats td.resolved"}},
+        {"extractor": "regex", "figures": {"online_rate": r"Tỷ lệ[^0-9]*([\d,.]+)"}},
+        {"extractor": "json", "figures": {"received_total": "data.items.0.total"}},
+    ],
+)
+def test_validate_rule_accepts_good_rules(rule):
+    assert validate_rule(rule) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.binary(max_size=400), st.sampled_from([None, "text/html", "application/json", "text/html; charset=x"])
+)
+def test_extract_never_raises_on_arbitrary_bytes(body, content_type):
+    result = extract(body, content_type)
+    assert set(result.figures) == set(FIGURES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/ptdrl:.,%0123456789 Tiếp nhận")), max_size=200))
+def test_extract_never_raises_on_tag_soup(text):
+    extract(text, "text/html")
