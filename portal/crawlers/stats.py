@@ -17,7 +17,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from portal.crawlers.numbers import NumberMatch, detect_convention, find_numbers
-from portal.crawlers.textfold import fold
+from portal.text import fold
 
 FIGURES = ("received_total", "received_online", "resolved", "resolved_on_time", "online_rate")
 COUNT_FIGURES = frozenset(FIGURES[:4])

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.crawlers.numbers import EN, VI, detect_convention, find_numbers, parse_number
-from portal.crawlers.textfold import fold
+from portal.text import fold
 
 
 def vi_format(n: int | Decimal, decimals: int = 0) -> str:
