@@ -128,3 +128,24 @@ def test_parse_query_rejects_bad_parameters(args, param):
 
 def test_parse_query_truncates_long_text():
     assert len(parse_query({"q": "a" * 5000}).q) == 500
+
+
+def test_retire_and_restore_keep_the_index_in_step(db, catalogue):
+    service = catalogue["Đăng ký khai sinh"]
+    service.status = "retired"
+    db.session.commit()
+    assert names(search_services(db.session, ServiceQuery(q="khai sinh"))) == []
+    assert search_services(db.session, ServiceQuery(q="khai sinh")).total == 0
+    assert names(search_services(db.session, ServiceQuery(q="khai sinh"), include_retired=True)) == [
+        "Đăng ký khai sinh"]
+    service.status = "active"
+    service.name = "Đăng ký khai sinh lưu động"
+    db.session.commit()
+    assert names(search_services(db.session, ServiceQuery(q="khai sinh luu"))) == ["Đăng ký khai sinh lưu động"]
+
+
+def test_counts_with_and_without_filters_agree(db, catalogue):
+    unfiltered = search_services(db.session, ServiceQuery(q="dang ky"))
+    assert unfiltered.total == len(unfiltered.items) == 3
+    filtered = search_services(db.session, ServiceQuery(q="dang ky", level=3))
+    assert filtered.total == 1

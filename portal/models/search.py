@@ -1,4 +1,6 @@
-"""Full-text search objects on services.name_folded: FTS5 on SQLite, a GIN tsvector index on PostgreSQL."""
+"""Full-text search objects on the folded names of active services: FTS5 on SQLite, a partial GIN index on PostgreSQL.
+
+Only active services are indexed, so a search without filters is counted from the index alone."""
 
 from __future__ import annotations
 
@@ -11,17 +13,19 @@ PG_INDEX = "ix_services_name_folded_tsv"
 _SQLITE_CREATE = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
     "name_folded, content='services', content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
-    "CREATE TRIGGER IF NOT EXISTS services_search_ai AFTER INSERT ON services BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS services_search_ai AFTER INSERT ON services WHEN new.status = 'active' BEGIN "
     f"INSERT INTO {FTS_TABLE}(rowid, name_folded) VALUES (new.id, new.name_folded); END",
-    "CREATE TRIGGER IF NOT EXISTS services_search_ad AFTER DELETE ON services BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS services_search_ad AFTER DELETE ON services WHEN old.status = 'active' BEGIN "
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_folded) VALUES ('delete', old.id, old.name_folded); END",
-    "CREATE TRIGGER IF NOT EXISTS services_search_au AFTER UPDATE OF name_folded ON services BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_folded) VALUES ('delete', old.id, old.name_folded); "
-    f"INSERT INTO {FTS_TABLE}(rowid, name_folded) VALUES (new.id, new.name_folded); END",
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+    "CREATE TRIGGER IF NOT EXISTS services_search_au AFTER UPDATE OF name_folded, status ON services BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_folded) "
+    "SELECT 'delete', old.id, old.name_folded WHERE old.status = 'active'; "
+    f"INSERT INTO {FTS_TABLE}(rowid, name_folded) SELECT new.id, new.name_folded WHERE new.status = 'active'; END",
+    f"INSERT INTO {FTS_TABLE}(rowid, name_folded) SELECT id, name_folded FROM services WHERE status = 'active'",
 ]
 _PG_CREATE = [
-    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON services USING gin (to_tsvector('simple', name_folded))",
+    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON services USING gin (to_tsvector('simple', name_folded)) "
+    "WHERE status = 'active'",
 ]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, case, column, func, literal_column, select, table, text
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, joinedload
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES, Agency, Procedure, Service
 from portal.services.agencies import get_by_code, subunit_ids
@@ -101,21 +101,55 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _match_text(stmt: Select, dialect: str, tokens: list[str]) -> Select:
+def _fts_query(dialect: str, tokens: list[str]) -> str:
+    """All words must match, the last one as a prefix; tokens are word characters only, quoted."""
     if dialect == "postgresql":
-        terms = [f"'{tok}'" for tok in tokens[:-1]] + [f"'{tokens[-1]}':*"]
-        vector = func.to_tsvector(literal_column("'simple'::regconfig"), Service.name_folded)
-        query = func.to_tsquery(literal_column("'simple'::regconfig"), " & ".join(terms))
-        return stmt.where(vector.op("@@")(query))
-    terms = [f'"{tok}"' for tok in tokens[:-1]] + [f'"{tokens[-1]}"*']
+        return " & ".join([f"'{tok}'" for tok in tokens[:-1]] + [f"'{tokens[-1]}':*"])
+    return " ".join([f'"{tok}"' for tok in tokens[:-1]] + [f'"{tokens[-1]}"*'])
+
+
+def _pg_match(tokens: list[str]):
+    vector = func.to_tsvector(literal_column("'simple'::regconfig"), Service.name_folded)
+    query = func.to_tsquery(literal_column("'simple'::regconfig"), _fts_query("postgresql", tokens))
+    return vector.op("@@")(query)
+
+
+def _sqlite_match(stmt: Select, tokens: list[str]) -> Select:
     return stmt.join(_FTS, _FTS.c.rowid == Service.id).where(
-        text("service_search MATCH :fts_query").bindparams(fts_query=" ".join(terms))
+        text("service_search MATCH :fts_query").bindparams(fts_query=_fts_query("sqlite", tokens))
     )
 
 
+def _text_filter(stmt: Select, dialect: str, tokens: list[str], *, include_retired: bool) -> Select:
+    """Restrict to services whose folded name has every word; the index holds active services only."""
+    if include_retired:
+        words = [Service.name_folded.like(f"%{_escape_like(tok)}%", escape="\\") for tok in tokens]
+        return stmt.where(*words)
+    if dialect == "postgresql":
+        return stmt.where(_pg_match(tokens))
+    return _sqlite_match(stmt, tokens)
+
+
+def _count(session: Session, stmt: Select, dialect: str, tokens: list[str], *, index_only: bool) -> int:
+    if index_only and dialect == "sqlite":
+        fts_count = (
+            select(func.count()).select_from(_FTS)
+            .where(text("service_search MATCH :fts_query").bindparams(fts_query=_fts_query("sqlite", tokens)))
+        )
+        return session.execute(fts_count).scalar_one()
+    return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+
+
 def search_services(session: Session, query: ServiceQuery, *, include_retired: bool = False) -> SearchPage:
-    """One page of services matching the query, best matches first; raises QueryError for unknown agency."""
-    stmt = select(Service).join(Service.agency).options(contains_eager(Service.agency))
+    """One page of services matching the query, best matches first; raises QueryError for unknown agency.
+
+    Ranking: the name contains the query with its exact diacritics, then the whole phrase without them,
+    then every word anywhere; shorter names first within a tier.
+    """
+    stmt = select(Service.id)
+    needs_agency = bool(query.kind)
+    if needs_agency:
+        stmt = stmt.join(Service.agency)
     if not include_retired:
         stmt = stmt.where(Service.status == "active")
     if query.agency:
@@ -131,30 +165,36 @@ def search_services(session: Session, query: ServiceQuery, *, include_retired: b
         stmt = stmt.where(Service.field == query.field)
     if query.health:
         stmt = stmt.where(Service.health == query.health)
+    has_filters = bool(query.agency or query.kind or query.level or query.field or query.health)
 
+    dialect = session.get_bind().dialect.name
     order_by = [Service.name_folded, Service.id]
+    tokens: list[str] = []
     q = query.q
     if q and PROCEDURE_CODE.match(q):
         stmt = stmt.join(Service.procedure).where(Procedure.code.like(_escape_like(q) + "%", escape="\\"))
     elif q:
-        folded = fold(q)
-        tokens = query_tokens(folded)
+        tokens = query_tokens(fold(q))
         if tokens:
-            dialect = session.get_bind().dialect.name
-            stmt = _match_text(stmt, dialect, tokens)
-            phrase = " ".join(tokens)
+            stmt = _text_filter(stmt, dialect, tokens, include_retired=include_retired)
             tier = case(
                 (Service.name_lower.like(f"%{_escape_like(lower_nfc(q))}%", escape="\\"), 0),
-                (Service.name_folded.like(f"%{_escape_like(phrase)}%", escape="\\"), 1),
+                (Service.name_folded.like(f"%{_escape_like(' '.join(tokens))}%", escape="\\"), 1),
                 else_=2,
             )
-            order_by = [tier, func.length(Service.name), Service.name_folded, Service.id]
+            order_by = [tier, func.length(Service.name), Service.id]
 
-    total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    index_only = bool(tokens) and not has_filters and not include_retired
+    total = _count(session, stmt, dialect, tokens, index_only=index_only)
     offset = (query.page - 1) * query.per_page
-    items = list(
-        session.execute(stmt.order_by(*order_by).limit(query.per_page).offset(offset)).unique().scalars()
-    )
+    ids = list(session.execute(stmt.order_by(*order_by).limit(query.per_page).offset(offset)).scalars())
+    items: list[Service] = []
+    if ids:
+        rows = session.execute(
+            select(Service).where(Service.id.in_(ids)).options(joinedload(Service.agency))
+        ).unique().scalars()
+        by_id = {service.id: service for service in rows}
+        items = [by_id[i] for i in ids if i in by_id]
     return SearchPage(items=items, total=total, page=query.page, per_page=query.per_page, query=query)
 
 
