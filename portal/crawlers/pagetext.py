@@ -84,6 +84,9 @@ MAINTENANCE_PHRASES = (
     "scheduled maintenance",
     "maintenance mode",
     "undergoing maintenance",
+    "performing maintenance",
+    "performing some maintenance",
+    "site maintenance",
 )
 MAINTENANCE_WORDS = ("bảo trì", "nâng cấp", "maintenance")
 CHALLENGE_MARKERS = (
@@ -113,7 +116,7 @@ BLOCK_PAGE_MARKERS = (
 )
 
 SHORT_PAGE = 3000
-TINY_PAGE = 500
+TINY_PAGE = 200
 
 
 def _codec_name(label: str | None) -> str | None:
