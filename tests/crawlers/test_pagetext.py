@@ -96,3 +96,19 @@ def test_decode_prefix_does_not_fail_on_split_character():
     text, used = decode_body(body, "utf-8", limit=65_535)
     assert used == "utf-8"
     assert set(text) == {"ả"}
+
+
+@pytest.mark.parametrize(
+    ("title", "reason"),
+    [
+        ("Thủ tục 404", "ok"),
+        ("Nghị định 404/2024", "ok"),
+        ("404", "not_found"),
+        ("Lỗi 404 | Cổng", "not_found"),
+    ],
+)
+def test_404_in_title_only_as_an_error_title(title, reason):
+    text = (
+        f"<html><head><title>{title}</title></head><body><p>{'Nộp hồ sơ trực tuyến. ' * 20}</p></body></html>"
+    )
+    assert classify(200, {}, text, 10, CONFIG)[1] == reason
