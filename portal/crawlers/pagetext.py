@@ -44,7 +44,6 @@ _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title", re.S | re.I)
 _HEADING = re.compile(r"<h[1-3]\b[^>]*>(.*?)</h[1-3]", re.S | re.I)
-_STATUS_404 = re.compile(r"(?<![\d.,])404(?![\d.,])")
 _TITLE_404 = re.compile(r"(?:^|\|)\s*(?:http\s+)?(?:error|lỗi|err)?[\s:]*404(?![\d.,])")
 
 NOT_FOUND_PHRASES = (
@@ -219,7 +218,7 @@ def looks_like_not_found(text: str | tuple[str, str, str]) -> bool:
         return True
     if len(visible) <= SHORT_PAGE and _any(visible, NOT_FOUND_PHRASES):
         return True
-    return len(visible) <= TINY_PAGE and bool(_STATUS_404.search(visible))
+    return len(visible) <= TINY_PAGE and bool(_TITLE_404.search(visible))
 
 
 def classify(

@@ -112,3 +112,11 @@ def test_404_in_title_only_as_an_error_title(title, reason):
         f"<html><head><title>{title}</title></head><body><p>{'Nộp hồ sơ trực tuyến. ' * 20}</p></body></html>"
     )
     assert classify(200, {}, text, 10, CONFIG)[1] == reason
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [("<h1>Thủ tục 404</h1><p>Nộp hồ sơ.</p>", "ok"), ("<p>404</p><p>Quay lại</p>", "not_found")],
+)
+def test_404_on_tiny_pages(body, reason):
+    assert classify(200, {}, f"<html><body>{body}</body></html>", 10, CONFIG)[1] == reason
