@@ -67,15 +67,15 @@ async def serve(ports: int, latency: float) -> None:
     await asyncio.Event().wait()
 
 
-def run_child(args: list[str], env: dict[str, str], stdout_path: Path) -> tuple[float, int, int]:
-    """Run a child to completion; return (seconds, exit status, peak RSS in KiB)."""
+def run_child(args: list[str], env: dict[str, str], stdout_path: Path) -> tuple[float, int, int, float]:
+    """Run a child to completion; return (seconds, exit status, peak RSS in KiB, CPU seconds)."""
     with stdout_path.open("wb") as out:
         started = time.perf_counter()
         child = subprocess.Popen(args, stdout=out, env=env, cwd=ROOT)
         _pid, status, usage = os.wait4(child.pid, 0)
         took = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
-    return took, child.returncode, usage.ru_maxrss
+    return took, child.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -133,7 +133,7 @@ def main() -> None:
             print(f"lower bound from latency and limits: {ideal:.1f} s ({args.urls / ideal:.0f} checks/s)")
 
             portal_out = work / "portal.jsonl"
-            took, code, rss = run_child(
+            took, code, rss, cpu = run_child(
                 [sys.executable, "-m", "portal.commands.check", "--file", str(url_file), "--json"],
                 env,
                 portal_out,
@@ -145,19 +145,19 @@ def main() -> None:
                     reasons[reason] = reasons.get(reason, 0) + 1
             portal_rate = args.urls / took
             print(
-                f"portal check: {took:6.2f} s  {portal_rate:7.0f} checks/s  peak RSS {rss / 1024:6.1f} MB  "
-                f"exit {code}  reasons {reasons}"
+                f"portal check: {took:6.2f} s  {portal_rate:7.0f} checks/s  CPU {cpu:5.1f} s  "
+                f"peak RSS {rss / 1024:6.1f} MB  exit {code}  reasons {reasons}"
             )
             if args.only_portal:
                 return
             naive_out = work / "naive.txt"
-            took_n, code_n, rss_n = run_child(
+            took_n, code_n, rss_n, cpu_n = run_child(
                 [sys.executable, "-c", NAIVE, str(url_file), str(concurrency)], env, naive_out
             )
             ok_n = naive_out.read_text().strip()
             naive_rate = args.urls / took_n
             print(
-                f"naive requests+threads: {took_n:6.2f} s  {naive_rate:7.0f} checks/s  "
+                f"naive requests+threads: {took_n:6.2f} s  {naive_rate:7.0f} checks/s  CPU {cpu_n:5.1f} s  "
                 f"peak RSS {rss_n / 1024:6.1f} MB  exit {code_n}  200s {ok_n}"
             )
             print(f"ratio portal/naive: {portal_rate / naive_rate:.2f}x")
