@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from portal.commands.check import check_command
     from portal.commands.seed import seed_cli
 
     app.cli.add_command(seed_cli)
+    app.cli.add_command(check_command)
