@@ -39,6 +39,9 @@ class Config:
     SEARCH_MAX_PER_PAGE = 100
     PORTAL_ALLOW_PRIVATE_ADDRESSES = _flag("PORTAL_ALLOW_PRIVATE_ADDRESSES")
     PORTAL_CONTACT_URL = os.environ.get("PORTAL_CONTACT_URL", "http://127.0.0.1:5000/about")
+    CACHE_TYPE = "SimpleCache"
+    CACHE_THRESHOLD = 2000
+    PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "30"))
     TESTING = False
 
 
@@ -52,6 +55,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = True
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     PORTAL_ALLOW_PRIVATE_ADDRESSES = True
+    PORTAL_PAGE_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -18,6 +19,7 @@ migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+cache = Cache()
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
@@ -34,6 +36,7 @@ def init_app(app: Flask) -> None:
     import portal.models  # noqa: F401  register every model on the metadata
 
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -47,6 +47,11 @@ def register_i18n(app: Flask) -> None:
         locale_selector=_select_locale,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+
+    @app.before_request
+    def fresh_locale() -> None:
+        """Choose the language per request even when an app context outlives one (tests, CLI)."""
+        refresh()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -71,3 +71,18 @@ def test_pages_need_no_external_assets(client, demo):
     page = text(client.get("/"))
     assert not re.search(r'(src|href)="https?://(?!127\.0\.0\.1)', page.split("<main")[0])
     assert client.get("/static/css/portal.css").status_code == 200
+
+
+def test_anonymous_pages_are_cached_briefly_and_signed_in_users_bypass(app, client, demo, db):
+    from portal.models import Service
+
+    app.config["PORTAL_PAGE_CACHE_SECONDS"] = 30
+    first = text(client.get("/services?q=khai+sinh"))
+    service = db.session.execute(db.select(Service).where(Service.name == "Đăng ký khai sinh")).scalars().first()
+    service.name = "Đăng ký khai sinh (đã đổi tên)"
+    db.session.commit()
+    assert text(client.get("/services?q=khai+sinh")) == first
+    english = text(client.get("/services?q=khai+sinh&lang=en"))
+    assert '<html lang="en">' in english
+    app.config["PORTAL_PAGE_CACHE_SECONDS"] = 0
+    assert "(đã đổi tên)" in text(client.get("/services?q=khai+sinh"))

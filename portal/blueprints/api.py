@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
@@ -28,6 +29,7 @@ def bad_query(exc: QueryError):
 
 
 @bp.get("/agencies")
+@public_page
 def agencies():
     kind = (request.args.get("kind") or "").strip() or None
     if kind and kind not in AGENCY_KINDS:
@@ -38,6 +40,7 @@ def agencies():
 
 
 @bp.get("/services")
+@public_page
 def services():
     query = parse_query(
         request.args,
@@ -54,6 +57,7 @@ def services():
 
 
 @bp.get("/services/<int:service_id>")
+@public_page
 def service(service_id: int):
     item = db.session.get(Service, service_id)
     if item is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
+from portal.caching import public_page
 from portal.extensions import db
 from portal.formatting import healths, kinds
 from portal.models import Service
@@ -16,11 +17,13 @@ bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@public_page
 def home():
     return render_template("public/home.html", figures=catalogue.national_figures(db.session))
 
 
 @bp.get("/services")
+@public_page
 def services():
     error: QueryError | None = None
     try:
@@ -33,7 +36,7 @@ def services():
         query=query,
         results=results,
         error=error,
-        agencies=agency_service.directory(db.session, include_former=True),
+        agencies=agency_service.agency_options(db.session),
         kinds=kinds(),
         healths=healths(),
         fields=fields(db.session),
@@ -41,6 +44,7 @@ def services():
 
 
 @bp.get("/services/<int:service_id>")
+@public_page
 def service_detail(service_id: int):
     service = db.session.get(Service, service_id)
     if service is None:
@@ -49,6 +53,7 @@ def service_detail(service_id: int):
 
 
 @bp.get("/agencies")
+@public_page
 def agency_directory():
     include_former = request.args.get("former") == "1"
     agencies = agency_service.directory(db.session, include_former=include_former)
@@ -59,6 +64,7 @@ def agency_directory():
 
 
 @bp.get("/agencies/<code>")
+@public_page
 def agency_detail(code: str):
     agency = agency_service.get_by_code(db.session, code)
     if agency is None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AGENCY_KINDS, Agency, ReportFigure
+from portal.services.memo import memo
 from portal.text import place_sort_key
 
 
@@ -26,6 +27,18 @@ def directory(
     if not include_former:
         agencies = [a for a in agencies if a.is_current(on)]
     return sorted(agencies, key=lambda a: (AGENCY_KINDS.index(a.kind), place_sort_key(a.name)))
+
+
+_OPTIONS = memo(300)
+
+
+def agency_options(session: Session) -> list[tuple[str, str, bool]]:
+    """(code, name, is current) of every top-level agency in directory order, memoised for a few minutes."""
+
+    def compute() -> list[tuple[str, str, bool]]:
+        return [(a.code, a.name, a.is_current()) for a in directory(session, include_former=True)]
+
+    return _OPTIONS.get(str(session.get_bind().url), compute)
 
 
 def subunit_ids(session: Session, agency: Agency) -> list[int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES, Agency, Procedure, Service
 from portal.services.agencies import get_by_code, subunit_ids
+from portal.services.memo import clear_all, memo
 from portal.text import fold, lower_nfc, query_tokens, vietnamese_sort_key
 
 MAX_QUERY_CHARS = 500
@@ -198,24 +198,20 @@ def search_services(session: Session, query: ServiceQuery, *, include_retired: b
     return SearchPage(items=items, total=total, page=query.page, per_page=query.per_page, query=query)
 
 
-_FIELDS_CACHE: dict[str, tuple[float, list[str]]] = {}
-FIELDS_TTL_SECONDS = 300.0
+_FIELDS = memo(300)
 
 
 def fields(session: Session) -> list[str]:
-    """Distinct fields (lĩnh vực) of active services in Vietnamese order, cached for a few minutes."""
-    key = str(session.get_bind().url)
-    cached = _FIELDS_CACHE.get(key)
-    now = time.monotonic()
-    if cached and now - cached[0] < FIELDS_TTL_SECONDS:
-        return cached[1]
-    rows = session.execute(
-        select(Service.field).where(Service.status == "active", Service.field.is_not(None)).distinct()
-    ).scalars()
-    result = sorted(rows, key=vietnamese_sort_key)
-    _FIELDS_CACHE[key] = (now, result)
-    return result
+    """Distinct fields (lĩnh vực) of active services in Vietnamese order, memoised for a few minutes."""
+
+    def compute() -> list[str]:
+        rows = session.execute(
+            select(Service.field).where(Service.status == "active", Service.field.is_not(None)).distinct()
+        ).scalars()
+        return sorted(rows, key=vietnamese_sort_key)
+
+    return _FIELDS.get(str(session.get_bind().url), compute)
 
 
 def clear_caches() -> None:
-    _FIELDS_CACHE.clear()
+    clear_all()
