@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := portal:create_app
 
-.PHONY: run test lint install translations serve scheduler bench clean
+.PHONY: run test lint install translations translations-update bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ MO_FILES := $(PO_FILES:.po=.mo)
 	$(VENV)/bin/pybabel compile --use-fuzzy -i $< -o $@
 
 translations: $(MO_FILES)
+
+## translations-update: extract messages and merge them into every catalogue (en)
+translations-update: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-output --no-location -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 ## run: migrate the SQLite database, load demo data, serve the portal and its scheduler
 run: install
