@@ -6,6 +6,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from portal.commands.crawl import crawl_cli
+    from portal.commands.scheduler import scheduler_command
     from portal.commands.seed import seed_cli
 
     app.cli.add_command(seed_cli)
+    app.cli.add_command(crawl_cli)
+    app.cli.add_command(scheduler_command)
