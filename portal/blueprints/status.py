@@ -28,7 +28,7 @@ def index():
         page=page,
         error=error,
         by_agency=status_service.health_by_agency(db.session),
-        incidents=status_service.recent_incidents(db.session, limit=10),
+        incidents=status_service.recent_incidents(db.session, limit=10, agency_code=query.agency),
         agencies=agency_service.directory(db.session, include_former=False),
         kinds=kinds(),
         healths=[(k, v) for k, v in healths() if k in status_service.FAILING],

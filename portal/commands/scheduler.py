@@ -39,8 +39,8 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
                 result = work()
                 log.info("job %s: %s", name, result)
             except Exception:
-                log.exception("job %s failed", name)
                 db.session.rollback()
+                raise  # APScheduler logs it; the next run starts afresh
             finally:
                 db.session.remove()
 

@@ -125,10 +125,13 @@ def health_by_agency(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def recent_incidents(session: Session, limit: int = 20, agency_ids: list[int] | None = None) -> list[Incident]:
+def recent_incidents(session: Session, limit: int = 20, agency_code: str | None = None) -> list[Incident]:
+    """The latest incidents, of one agency (and its sub-units) when `agency_code` is given."""
     stmt = select(Incident).options(joinedload(Incident.service).joinedload(Service.agency))
-    if agency_ids is not None:
-        stmt = stmt.join(Incident.service).where(Service.agency_id.in_(agency_ids))
+    if agency_code:
+        agency = agency_service.get_by_code(session, agency_code)
+        ids = agency_service.subunit_ids(session, agency) if agency else []
+        stmt = stmt.where(Incident.service_id.in_(select(Service.id).where(Service.agency_id.in_(ids))))
     return list(session.execute(stmt.order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit))
                 .scalars())
 
