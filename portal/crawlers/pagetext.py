@@ -44,7 +44,7 @@ _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title", re.S | re.I)
 _HEADING = re.compile(r"<h[1-3]\b[^>]*>(.*?)</h[1-3]", re.S | re.I)
-_STATUS_404 = re.compile(r"(?<![\d.,])404(?![\d.,])")
+_TITLE_404 = re.compile(r"(?:^|\|)\s*(?:http\s+)?(?:error|lỗi|err)?[\s:]*404(?![\d.,])")
 
 NOT_FOUND_PHRASES = (
     "không tìm thấy trang",
@@ -84,6 +84,9 @@ MAINTENANCE_PHRASES = (
     "scheduled maintenance",
     "maintenance mode",
     "undergoing maintenance",
+    "performing maintenance",
+    "performing some maintenance",
+    "site maintenance",
 )
 MAINTENANCE_WORDS = ("bảo trì", "nâng cấp", "maintenance")
 CHALLENGE_MARKERS = (
@@ -113,7 +116,7 @@ BLOCK_PAGE_MARKERS = (
 )
 
 SHORT_PAGE = 3000
-TINY_PAGE = 500
+TINY_PAGE = 200
 
 
 def _codec_name(label: str | None) -> str | None:
@@ -211,11 +214,11 @@ def looks_like_maintenance(text: str | tuple[str, str, str]) -> bool:
 def looks_like_not_found(text: str | tuple[str, str, str]) -> bool:
     """A page saying the requested page does not exist (soft 404)."""
     titles, visible, _raw = page_parts(text) if isinstance(text, str) else text
-    if _any(titles, NOT_FOUND_PHRASES) or _STATUS_404.search(titles) or "not found" in titles:
+    if _any(titles, NOT_FOUND_PHRASES) or _TITLE_404.search(titles) or "not found" in titles:
         return True
     if len(visible) <= SHORT_PAGE and _any(visible, NOT_FOUND_PHRASES):
         return True
-    return len(visible) <= TINY_PAGE and bool(_STATUS_404.search(visible))
+    return len(visible) <= TINY_PAGE and bool(_TITLE_404.search(visible))
 
 
 def classify(
