@@ -101,3 +101,45 @@ def test_services_due_after_a_sweep_get_their_agency_interval(runner, db, monkey
     s = db.session.get(Service, service.id)
     delay = s.next_check_at - s.last_checked_at
     assert timedelta(minutes=216) <= delay <= timedelta(minutes=264)
+
+
+def test_sweep_with_the_real_checker_against_loopback(runner, db):
+    """End to end: `portal crawl availability` with portal.crawlers.checker against a loopback server."""
+    import http.server
+    from pathlib import Path
+
+    page = (Path(__file__).parent / "fixtures" / "pages" / "service_ok_vi.html").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            status = 200 if self.path == "/ok" else 503
+            body = page if status == 200 else b"<html><body>Service Unavailable</body></html>"
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        agency = make_agency(db.session)
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        ok, broken = make_services(db.session, agency, 2)
+        ok.url, broken.url = f"{base}/ok", f"{base}/broken"
+        db.session.commit()
+        out = runner.invoke(args=["crawl", "availability"])
+        assert out.exit_code == 0, out.output
+        assert "Checked 2 services; 0 errors" in out.output
+        db.session.expire_all()
+        ok, broken = db.session.get(Service, ok.id), db.session.get(Service, broken.id)
+        assert (ok.health, ok.health_reason) == ("up", "ok")
+        assert (broken.health, broken.consecutive_failures) == ("unknown", 1)
+        reasons = dict(db.session.execute(select(Check.service_id, Check.reason)).all())
+        assert reasons == {ok.id: "ok", broken.id: "http_error"}
+    finally:
+        server.shutdown()
+        server.server_close()
