@@ -44,6 +44,7 @@ lint: install
 bench: install
 	$(PY) bench/search_latency.py
 	$(PY) bench/page_throughput.py
+	$(PY) bench/service_page.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,6 +16,16 @@ def _flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int) -> int:
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise RuntimeError(f"{name}={value!r} is not a whole number") from exc
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{BASE_DIR / 'instance' / 'portal.db'}"
 
@@ -42,6 +52,23 @@ class Config:
     CACHE_TYPE = "SimpleCache"
     CACHE_THRESHOLD = 2000
     PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "30"))
+    # Monitoring (availability sweeps, roll-ups, retention)
+    PORTAL_CHECK_RETENTION_DAYS = _int("PORTAL_CHECK_RETENTION_DAYS", 30)
+    PORTAL_RECHECK_MINUTES = _int("PORTAL_RECHECK_MINUTES", 2)
+    PORTAL_CHECK_INTERVAL_MINUTES = _int("PORTAL_CHECK_INTERVAL_MINUTES", 60)
+    PORTAL_CHECK_JITTER = float(os.environ.get("PORTAL_CHECK_JITTER", "0.1"))
+    PORTAL_SWEEP_BATCH = _int("PORTAL_SWEEP_BATCH", 200)
+    PORTAL_SWEEP_LEASE_MINUTES = _int("PORTAL_SWEEP_LEASE_MINUTES", 15)
+    # Alerts (e-mail and webhook)
+    PORTAL_SMTP_HOST = os.environ.get("PORTAL_SMTP_HOST", "")
+    PORTAL_SMTP_PORT = _int("PORTAL_SMTP_PORT", 25)
+    PORTAL_SMTP_USER = os.environ.get("PORTAL_SMTP_USER", "")
+    PORTAL_SMTP_PASSWORD = os.environ.get("PORTAL_SMTP_PASSWORD", "")
+    PORTAL_SMTP_STARTTLS = _flag("PORTAL_SMTP_STARTTLS")
+    PORTAL_MAIL_FROM = os.environ.get("PORTAL_MAIL_FROM", "cong-dich-vu-cong@localhost")
+    PORTAL_ALERT_WEBHOOK_URL = os.environ.get("PORTAL_ALERT_WEBHOOK_URL", "")
+    PORTAL_ALERT_STORM_THRESHOLD = _int("PORTAL_ALERT_STORM_THRESHOLD", 10)
+    PORTAL_PUBLIC_URL = os.environ.get("PORTAL_PUBLIC_URL", "http://127.0.0.1:5000")
     TESTING = False
 
 

@@ -52,6 +52,32 @@ _KINDS = {
 }
 
 
+_REASONS = {
+    "ok": _l("Bình thường"),
+    "slow": _l("Chậm"),
+    "http_error": _l("Lỗi máy chủ (HTTP)"),
+    "not_found": _l("Không tìm thấy trang"),
+    "maintenance": _l("Đang bảo trì"),
+    "timeout": _l("Quá thời gian chờ"),
+    "dns_error": _l("Không phân giải được tên miền"),
+    "connection_error": _l("Lỗi kết nối"),
+    "tls_error": _l("Lỗi chứng chỉ/TLS"),
+    "too_many_redirects": _l("Chuyển hướng quá nhiều lần"),
+    "challenge": _l("Bị chặn bởi tường lửa chống bot"),
+    "empty_response": _l("Trang trống"),
+    "blocked_address": _l("Địa chỉ nội bộ bị chặn"),
+    "invalid_url": _l("Địa chỉ không hợp lệ"),
+}
+
+
+def reason_label(reason: str | None) -> str:
+    return str(_REASONS.get(reason, reason)) if reason else "—"
+
+
+def reasons(keys: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    return [(k, str(v)) for k, v in _REASONS.items() if keys is None or k in keys]
+
+
 def level_label(level: int) -> str:
     return str(_LEVELS.get(level, level))
 

@@ -55,10 +55,11 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import api, public
+    from portal.blueprints import api, public, status
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(status.bp)
 
     from portal.models import User
 
@@ -104,6 +105,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["level_label"] = formatting.level_label
     app.jinja_env.globals["health_label"] = formatting.health_label
     app.jinja_env.globals["kind_label"] = formatting.kind_label
+    app.jinja_env.globals["reason_label"] = formatting.reason_label
 
     nav = [
         ("public.services", _l("Dịch vụ công")),

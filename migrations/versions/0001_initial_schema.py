@@ -46,6 +46,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_agencies_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_agencies_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('job_locks',
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('holder', sa.String(length=120), nullable=False),
+    sa.Column('acquired_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_job_locks'))
+    )
     op.create_table('procedures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -278,6 +285,24 @@ def upgrade():
     with op.batch_alter_table('stat_sources', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stat_sources_agency_id'), ['agency_id'], unique=False)
 
+    op.create_table('alert_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('incident_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.String(length=40), nullable=True),
+    sa.Column('created_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_alert_events_incident_id_incidents')),
+    sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_alert_events_service_id_services')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_events'))
+    )
+    with op.batch_alter_table('alert_events', schema=None) as batch_op:
+        batch_op.create_index('ix_alert_events_pending', ['sent_at', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_events_service_id'), ['service_id'], unique=False)
+
     op.create_table('application_stats',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=False),
@@ -322,6 +347,11 @@ def downgrade():
         batch_op.drop_index('ix_application_stats_agency_period')
 
     op.drop_table('application_stats')
+    with op.batch_alter_table('alert_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alert_events_service_id'))
+        batch_op.drop_index('ix_alert_events_pending')
+
+    op.drop_table('alert_events')
     with op.batch_alter_table('stat_sources', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stat_sources_agency_id'))
 
@@ -379,6 +409,7 @@ def downgrade():
 
     op.drop_table('catalogue_entries')
     op.drop_table('procedures')
+    op.drop_table('job_locks')
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agencies_parent_id'))
         batch_op.drop_index(batch_op.f('ix_agencies_kind'))

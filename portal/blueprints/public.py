@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.formatting import healths, kinds
 from portal.models import Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue
+from portal.services import availability, catalogue
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
 
 bp = Blueprint("public", __name__)
@@ -49,7 +49,13 @@ def service_detail(service_id: int):
     service = db.session.get(Service, service_id)
     if service is None:
         abort(404)
-    return render_template("public/service.html", service=service, **catalogue.service_history(db.session, service))
+    return render_template(
+        "public/service.html",
+        service=service,
+        uptime=availability.uptime_summary(db.session, service),
+        days=availability.daily_availability(db.session, service),
+        **catalogue.service_history(db.session, service),
+    )
 
 
 @bp.get("/agencies")

@@ -7,7 +7,11 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from portal.commands.check import check_command
+    from portal.commands.crawl import crawl_cli
+    from portal.commands.scheduler import scheduler_command
     from portal.commands.seed import seed_cli
 
     app.cli.add_command(seed_cli)
     app.cli.add_command(check_command)
+    app.cli.add_command(crawl_cli)
+    app.cli.add_command(scheduler_command)

@@ -4,7 +4,7 @@ from portal.models.agency import AGENCY_KINDS, Agency
 from portal.models.audit import AuditLog
 from portal.models.base import Base, utcnow
 from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
-from portal.models.monitoring import Check, DailyRollup, Incident
+from portal.models.monitoring import ALERT_KINDS, AlertEvent, Check, DailyRollup, Incident, JobLock
 from portal.models.procedure import CatalogueEntry, Procedure
 from portal.models.report import INDEX_COLUMNS, ReportFigure
 from portal.models.search import install_search
@@ -12,6 +12,9 @@ from portal.models.service import HEALTH_STATES, SERVICE_STATUSES, Service
 from portal.models.user import ROLES, User
 
 __all__ = [
+    "ALERT_KINDS",
+    "AlertEvent",
+    "JobLock",
     "AGENCY_KINDS",
     "HEALTH_STATES",
     "INDEX_COLUMNS",

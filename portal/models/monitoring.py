@@ -63,3 +63,36 @@ class Incident(Base):
     detail: Mapped[str | None] = mapped_column(String(500))
 
     service: Mapped[Service] = relationship()
+
+
+class JobLock(Base):
+    """A named lock with an expiry, so a job (a sweep, a delivery run) never runs twice at once."""
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+ALERT_KINDS = ("down", "dead", "recovered")
+
+
+class AlertEvent(Base):
+    """A change of health worth telling people about; delivered by e-mail and webhook, then marked sent."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_pending", "sent_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    service: Mapped[Service] = relationship()

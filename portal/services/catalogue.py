@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Agency, Check, Incident, ReportFigure, Service
+from portal.services.availability import uptime_summary
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -83,6 +84,7 @@ def agency_summary(services: list[Service]) -> dict[str, Any]:
 
 
 def service_history(session: Session, service: Service, *, limit: int = 20) -> dict[str, Any]:
+    """Recent raw checks and incidents of a service, newest first."""
     checks = session.execute(
         select(Check).where(Check.service_id == service.id).order_by(Check.checked_at.desc()).limit(limit)
     ).scalars().all()
@@ -131,17 +133,3 @@ def service_detail_json(session: Session, service: Service) -> dict[str, Any]:
         "recent_checks": [check_json(c) for c in history["checks"]],
         "uptime": uptime_summary(session, service),
     }
-
-
-def uptime_summary(session: Session, service: Service) -> dict[str, float | None]:
-    """Share of checks that found the service working, over 24 h / 7 d / 30 d / 90 d (null: no checks)."""
-    now = datetime.now(UTC)
-    result: dict[str, float | None] = {}
-    for label, delta in (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)),
-                         ("30d", timedelta(days=30)), ("90d", timedelta(days=90))):
-        total, good = session.execute(
-            select(func.count(), func.sum(case((Check.outcome != "down", 1), else_=0)))
-            .where(Check.service_id == service.id, Check.checked_at >= now - delta)
-        ).one()
-        result[label] = round(100.0 * (good or 0) / total, 2) if total else None
-    return result

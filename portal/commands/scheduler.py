@@ -1,0 +1,103 @@
+"""`portal scheduler` — the monitoring jobs on APScheduler 3.x, in the foreground, in its own process.
+
+Every job has an id, runs inside an app context, never overlaps itself (max_instances=1, coalesce=True)
+and, because several scheduler processes could run by mistake, also takes a lock row in the database.
+Start times are jittered so that many portals (or restarts) do not hit the same agencies at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import click
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from portal.extensions import db
+from portal.models import utcnow
+from portal.services import availability, jobs, monitor
+
+log = logging.getLogger("portal.scheduler")
+
+RECHECK_LOCK = "availability-recheck"
+JOB_OPTIONS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 120, "replace_existing": True}
+
+
+def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        with app.app_context():
+            try:
+                result = work()
+                log.info("job %s: %s", name, result)
+            except Exception:
+                db.session.rollback()
+                raise  # APScheduler logs it; the next run starts afresh
+            finally:
+                db.session.remove()
+
+    run.__name__ = f"portal_{name}"
+    return run
+
+
+def add_jobs(scheduler: BaseScheduler, app: Flask,
+             checker_factory: Callable[[Any], monitor.Checker] = jobs.real_checker) -> BaseScheduler:
+    """Add the monitoring jobs: sweep, recheck, rollup, purge, alerts."""
+    config = app.config
+    checker = checker_factory(config)
+    now = utcnow()
+
+    def soon(low: int, high: int) -> Any:
+        return now + timedelta(seconds=random.uniform(low, high))  # noqa: S311 - jitter, not security
+
+    def sweep() -> str:
+        report = jobs.sweep(db.session, config, checker)
+        return "skipped, a sweep is running" if report.locked else f"{report.checked} checked, {report.errors} errors"
+
+    def recheck() -> str:
+        report = jobs.sweep(db.session, config, checker, rechecks_only=True, lock_name=RECHECK_LOCK)
+        return "skipped" if report.locked else f"{report.checked} re-checked"
+
+    zone = availability.DAY_ZONE
+    scheduler.add_job(_in_app(app, "sweep", sweep), IntervalTrigger(minutes=1, jitter=10), id="sweep",
+                      name="Sweep the services that are due", next_run_time=soon(5, 30), **JOB_OPTIONS)
+    scheduler.add_job(_in_app(app, "recheck", recheck), IntervalTrigger(seconds=30, jitter=5), id="recheck",
+                      name="Re-check services that just failed", next_run_time=soon(15, 45), **JOB_OPTIONS)
+    scheduler.add_job(_in_app(app, "rollup", lambda: jobs.daily_rollup(db.session)),
+                      CronTrigger(hour=0, minute=20, timezone=zone, jitter=300), id="rollup",
+                      name="Daily roll-up of checks", **JOB_OPTIONS)
+    scheduler.add_job(_in_app(app, "purge", lambda: jobs.purge(db.session, config)),
+                      CronTrigger(hour=1, minute=10, timezone=zone, jitter=300), id="purge",
+                      name="Purge raw checks past retention", **JOB_OPTIONS)
+    scheduler.add_job(_in_app(app, "alerts", lambda: jobs.deliver_alerts(db.session, config)),
+                      IntervalTrigger(minutes=1, jitter=10), id="alerts",
+                      name="Deliver pending alerts (digest when many)", next_run_time=soon(20, 50), **JOB_OPTIONS)
+    return scheduler
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the monitoring jobs in the foreground (Ctrl+C to stop)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = add_jobs(BlockingScheduler(timezone=availability.DAY_ZONE), app)
+
+    def stop(*_: object) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    for job in scheduler.get_jobs():
+        click.echo(f"job {job.id}: {job.name} ({job.trigger})", err=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,180 @@
+"""Storage that scales: daily roll-ups of raw checks (kept for ever), retention of raw checks, uptime.
+
+A day is a calendar day in Vietnam (Asia/Ho_Chi_Minh, UTC+7, no daylight saving). Uptime over a window
+reads the roll-ups of the whole days before today plus today's raw checks; the 24-hour figure reads the
+raw checks directly. "Working" means outcome up or degraded, as on the agency pages.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Check, DailyRollup, Service, utcnow
+
+DAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+WINDOWS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(DAY_ZONE).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a Vietnamese calendar day, in UTC."""
+    start = datetime.combine(day, time.min, tzinfo=DAY_ZONE).astimezone(UTC)
+    return start, start + timedelta(days=1)
+
+
+def _percentile(sorted_values: list[int], share: float) -> int | None:
+    """Nearest-rank percentile, the same definition as PostgreSQL's percentile_disc."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(share * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def rollup_day(session: Session, day: date) -> int:
+    """(Re)compute the roll-ups of every service checked on `day`; idempotent. Commits; returns rows."""
+    start, end = day_bounds(day)
+    in_day = (Check.checked_at >= start, Check.checked_at < end)
+    counts: dict[int, dict[str, Any]] = {}
+    for service_id, outcome, reason, n in session.execute(
+        select(Check.service_id, Check.outcome, Check.reason, func.count())
+        .where(*in_day)
+        .group_by(Check.service_id, Check.outcome, Check.reason)
+    ):
+        row = counts.setdefault(service_id, {"checks": 0, "up": 0, "degraded": 0, "down": 0, "reasons": {}})
+        row["checks"] += n
+        if outcome in ("up", "degraded", "down"):
+            row[outcome] += n
+        row["reasons"][reason] = row["reasons"].get(reason, 0) + n
+
+    latencies: dict[int, tuple[int | None, int | None]] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        for service_id, p50, p95 in session.execute(
+            select(
+                Check.service_id,
+                func.percentile_disc(0.5).within_group(Check.elapsed_ms),
+                func.percentile_disc(0.95).within_group(Check.elapsed_ms),
+            ).where(*in_day).group_by(Check.service_id)
+        ):
+            latencies[service_id] = (p50, p95)
+    else:
+        current: int | None = None
+        values: list[int] = []
+        rows = session.execute(
+            select(Check.service_id, Check.elapsed_ms).where(*in_day).order_by(Check.service_id, Check.elapsed_ms)
+        )
+        for service_id, elapsed in [*rows, (None, None)]:
+            if service_id != current:
+                if current is not None:
+                    latencies[current] = (_percentile(values, 0.5), _percentile(values, 0.95))
+                current, values = service_id, []
+            if elapsed is not None:
+                values.append(elapsed)
+
+    session.execute(delete(DailyRollup).where(DailyRollup.day == day))
+    session.add_all(
+        DailyRollup(service_id=service_id, day=day, p50_ms=latencies.get(service_id, (None, None))[0],
+                    p95_ms=latencies.get(service_id, (None, None))[1], **row)
+        for service_id, row in counts.items()
+    )
+    session.commit()
+    return len(counts)
+
+
+def purge_checks(session: Session, retention_days: int, now: datetime | None = None, *, batch: int = 10_000) -> int:
+    """Delete raw checks older than the retention window, in batches. Commits; returns rows deleted."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    total = 0
+    while True:
+        ids = select(Check.id).where(Check.checked_at < cutoff).limit(batch).scalar_subquery()
+        deleted = session.execute(delete(Check).where(Check.id.in_(ids)), execution_options={
+            "synchronize_session": False}).rowcount
+        session.commit()
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+def _share(good: int, total: int) -> float | None:
+    return round(100.0 * good / total, 2) if total else None
+
+
+def _raw_counts(session: Session, service_id: int, since: datetime) -> tuple[int, int]:
+    total, good = session.execute(
+        select(func.count(), func.sum(case((Check.outcome != "down", 1), else_=0)))
+        .where(Check.service_id == service_id, Check.checked_at >= since)
+    ).one()
+    return total or 0, good or 0
+
+
+def uptime_summary(session: Session, service: Service, now: datetime | None = None) -> dict[str, float | None]:
+    """Share of checks that found the service working over 24 h / 7 d / 30 d / 90 d (None: no checks)."""
+    now = now or utcnow()
+    today = local_day(now)
+    today_start, _ = day_bounds(today)
+    day_total, day_good = _raw_counts(session, service.id, now - timedelta(hours=24))
+    result: dict[str, float | None] = {"24h": _share(day_good, day_total)}
+    today_total, today_good = _raw_counts(session, service.id, today_start)
+    rows = session.execute(
+        select(DailyRollup.day, DailyRollup.checks, DailyRollup.up + DailyRollup.degraded)
+        .where(DailyRollup.service_id == service.id, DailyRollup.day >= today - timedelta(days=89),
+               DailyRollup.day < today)
+    ).all()
+    for label, days in WINDOWS[1:]:
+        first = today - timedelta(days=days - 1)
+        total = today_total + sum(checks for day, checks, _ in rows if day >= first)
+        good = today_good + sum(ok for day, _, ok in rows if day >= first)
+        result[label] = _share(good, total)
+    return result
+
+
+@dataclass(frozen=True)
+class DayAvailability:
+    day: date
+    checks: int
+    working: int
+    down: int
+    uptime: float | None
+
+    @property
+    def grade(self) -> str:
+        """CSS class of the cell: none, good (≥ 99 %), fair (≥ 95 %), poor (≥ 80 %), bad."""
+        if self.uptime is None:
+            return "none"
+        if self.uptime >= 99:
+            return "good"
+        if self.uptime >= 95:
+            return "fair"
+        return "poor" if self.uptime >= 80 else "bad"
+
+
+def daily_availability(session: Session, service: Service, days: int = 90,
+                       now: datetime | None = None) -> list[DayAvailability]:
+    """One entry per day, oldest first, ending today (today from raw checks, earlier days from roll-ups)."""
+    now = now or utcnow()
+    today = local_day(now)
+    first = today - timedelta(days=days - 1)
+    rolled = {
+        day: (checks, ok, down)
+        for day, checks, ok, down in session.execute(
+            select(DailyRollup.day, DailyRollup.checks, DailyRollup.up + DailyRollup.degraded, DailyRollup.down)
+            .where(DailyRollup.service_id == service.id, DailyRollup.day >= first, DailyRollup.day < today)
+        )
+    }
+    total, good = _raw_counts(session, service.id, day_bounds(today)[0])
+    rolled[today] = (total, good, total - good)
+    out = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        checks, ok, down = rolled.get(day, (0, 0, 0))
+        out.append(DayAvailability(day, checks, ok, down, _share(ok, checks)))
+    return out

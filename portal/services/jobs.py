@@ -1,0 +1,71 @@
+"""The monitoring jobs the scheduler and the CLI run, each as one call with explicit settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.models import Agency, utcnow
+from portal.services import alerts, availability, monitor
+
+ROLLUP_LOCK = "daily-rollup"
+PURGE_LOCK = "check-retention"
+
+
+def real_checker(config: Mapping[str, Any]) -> monitor.Checker:
+    """The availability checker of portal.crawlers.checker, configured from PORTAL_CHECK_* (DESIGN §4)."""
+    from portal.crawlers.checker import CheckerConfig, check_urls
+
+    checker_config = CheckerConfig.from_env(os.environ)
+    checker_config.allow_private = bool(config.get("PORTAL_ALLOW_PRIVATE_ADDRESSES"))
+
+    def check(urls: list[str]) -> Iterable[Any]:
+        return check_urls(urls, checker_config)
+
+    return check
+
+
+def sweep(session: Session, config: Mapping[str, Any], checker: monitor.Checker, *, agency: Agency | None = None,
+          worker: bool = False, rechecks_only: bool = False, progress: Callable[[int], None] | None = None,
+          lock_name: str = monitor.SWEEP_LOCK) -> monitor.SweepReport:
+    """One sweep over the due services, then deliver the alerts it raised."""
+    report = monitor.run_sweep(session, checker, agency=agency, progress=progress, worker=worker,
+                               rechecks_only=rechecks_only, settings=monitor.MonitorSettings.from_config(config),
+                               lock_name=lock_name)
+    if report.alerts:
+        alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
+    return report
+
+
+def daily_rollup(session: Session, now: datetime | None = None, days_back: int = 2) -> dict[str, int]:
+    """Roll up the last `days_back` whole days (yesterday first); re-running is harmless."""
+    now = now or utcnow()
+    holder = monitor.lock_holder()
+    if not monitor.acquire_lock(session, ROLLUP_LOCK, holder, timedelta(hours=1), now):
+        return {}
+    try:
+        today = availability.local_day(now)
+        return {
+            (today - timedelta(days=n)).isoformat(): availability.rollup_day(session, today - timedelta(days=n))
+            for n in range(1, days_back + 1)
+        }
+    finally:
+        monitor.release_lock(session, ROLLUP_LOCK, holder)
+
+
+def purge(session: Session, config: Mapping[str, Any], now: datetime | None = None) -> int:
+    holder = monitor.lock_holder()
+    if not monitor.acquire_lock(session, PURGE_LOCK, holder, timedelta(hours=1), now):
+        return 0
+    try:
+        return availability.purge_checks(session, int(config.get("PORTAL_CHECK_RETENTION_DAYS", 30)), now)
+    finally:
+        monitor.release_lock(session, PURGE_LOCK, holder)
+
+
+def deliver_alerts(session: Session, config: Mapping[str, Any]) -> alerts.DeliveryReport:
+    return alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
