@@ -16,6 +16,8 @@ def test_english_is_available(client, demo):
     page = text(client.get("/?lang=en"))
     assert '<html lang="en">' in page
     assert "10,309" in page
+    assert "Find a public service" in page
+    assert "Tìm dịch vụ công" not in page
     assert '<html lang="en">' in text(client.get("/agencies"))
 
 
