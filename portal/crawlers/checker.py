@@ -1,0 +1,532 @@
+"""Availability checker: guarded, bounded, polite GETs on aiohttp, with verdicts of DESIGN §4."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import queue
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
+
+from portal.crawlers.guard import BlockedAddressError, GuardError, Target, parse_target, resolve_host
+from portal.crawlers.pagetext import CLASSIFY_LIMIT, REASON_OUTCOMES, classify, decode_body
+
+DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_TRUTHY = frozenset({"1", "true", "yes", "on"})
+_READ_CHUNK = 65_536
+
+T = TypeVar("T")
+
+
+@dataclass
+class CheckerConfig:
+    """Limits and politeness settings of the checker; times in seconds except `slow_ms`."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    deadline: float = 20.0
+    slow_ms: int = 3000
+    concurrency: int = 100
+    per_host: int = 4
+    max_redirects: int = 5
+    max_body: int = 1_000_000
+    allow_private: bool = False
+    user_agent: str = DEFAULT_USER_AGENT
+    ca_file: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> CheckerConfig:
+        """Read the PORTAL_CHECK_* and PORTAL_ALLOW_PRIVATE_ADDRESSES variables of DESIGN §4."""
+        config = cls()
+        numbers: dict[str, tuple[str, Callable[[str], Any]]] = {
+            "PORTAL_CHECK_CONCURRENCY": ("concurrency", int),
+            "PORTAL_CHECK_PER_HOST": ("per_host", int),
+            "PORTAL_CHECK_CONNECT_TIMEOUT": ("connect_timeout", float),
+            "PORTAL_CHECK_READ_TIMEOUT": ("read_timeout", float),
+            "PORTAL_CHECK_DEADLINE": ("deadline", float),
+            "PORTAL_CHECK_SLOW_MS": ("slow_ms", int),
+        }
+        for variable, (attribute, convert) in numbers.items():
+            raw = environ.get(variable, "").strip()
+            if not raw:
+                continue
+            try:
+                value = convert(raw)
+            except ValueError as exc:
+                raise ValueError(f"{variable}={raw!r} is not a number") from exc
+            if value <= 0:
+                raise ValueError(f"{variable} must be positive, got {raw!r}")
+            setattr(config, attribute, value)
+        allow = environ.get("PORTAL_ALLOW_PRIVATE_ADDRESSES", "").strip().lower()
+        config.allow_private = allow in _TRUTHY
+        return config
+
+
+@dataclass
+class CheckResult:
+    url: str
+    outcome: str
+    reason: str
+    http_status: int | None
+    elapsed_ms: int
+    final_url: str | None
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of `portal check --json` (DESIGN §4), without `detail`."""
+        return {
+            "url": self.url,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "http_status": self.http_status,
+            "elapsed_ms": self.elapsed_ms,
+            "final_url": self.final_url,
+        }
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str | None
+    http_status: int | None
+    content_type: str | None
+    body: bytes
+    text: str | None
+    encoding: str | None
+    check: CheckResult
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class TooManyRedirects(Exception):
+    """Redirect loop, or more hops than allowed."""
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp resolver whose only answers are addresses the guard has vetted (one lookup, no rebinding)."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await resolve_host(host, port, self.allow_private, family)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=fam,
+                proto=socket.IPPROTO_TCP,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for fam, address in answers
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+class _HostLimiter:
+    """Per-origin semaphores, dropped when no check uses them."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._slots: dict[tuple[str, int], list[Any]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: tuple[str, int]) -> AsyncIterator[None]:
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = [asyncio.Semaphore(self._limit), 0]
+        slot[1] += 1
+        try:
+            async with slot[0]:
+                yield
+        finally:
+            slot[1] -= 1
+            if slot[1] == 0:
+                del self._slots[key]
+
+
+class _Decoder:
+    """Content-Encoding decoder whose output per call is capped (gzip bombs stay small)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.kind = encoding
+        self._z: Any = None
+        self._first = True
+        if encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj(zlib.MAX_WBITS)
+
+    @property
+    def active(self) -> bool:
+        return self._z is not None
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decompress at most `room` bytes out of `data`; input beyond that is dropped."""
+        if self._first and self.kind == "deflate":
+            self._first = False
+            try:
+                return self._z.decompress(data, room)
+            except zlib.error:
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+        out = self._z.decompress(data, room)
+        while self._z.eof and self._z.unused_data and len(out) < room and self.kind != "deflate":
+            rest = self._z.unused_data
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += self._z.decompress(rest, room - len(out))
+        return out
+
+
+async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """Read at most `limit` decoded bytes; True when the body was longer (connection then closed)."""
+    decoder = _Decoder(resp.headers.get("Content-Encoding", "").strip().lower())
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        raw = await resp.content.read(_READ_CHUNK)
+        if not raw:
+            return b"".join(chunks), False
+        data = decoder.feed(raw, limit + 1 - total) if decoder.active else raw
+        total += len(data)
+        chunks.append(data)
+        if total > limit:
+            return b"".join(chunks)[:limit], True
+
+
+def _exception_reason(exc: BaseException) -> tuple[str, str]:
+    detail = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, GuardError):
+        return exc.reason, str(exc)
+    if isinstance(exc, TooManyRedirects):
+        return "too_many_redirects", str(exc)
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, BlockedAddressError):
+                return "blocked_address", str(cause)
+            cause = cause.__cause__ or getattr(cause, "os_error", None)
+            if cause is exc:
+                break
+        return "dns_error", detail
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "invalid_url", detail
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError | ssl.CertificateError):
+        return "tls_error", detail
+    if isinstance(exc, TimeoutError):
+        return "timeout", detail
+    return "connection_error", detail
+
+
+class Checker:
+    """One shared keep-alive session with global and per-host limits; use as an async context manager."""
+
+    def __init__(self, config: CheckerConfig | None = None) -> None:
+        self.config = config or CheckerConfig()
+        self._session: aiohttp.ClientSession | None = None
+        self._global: asyncio.Semaphore | None = None
+        self._hosts = _HostLimiter(self.config.per_host)
+
+    async def __aenter__(self) -> Checker:
+        cfg = self.config
+        context = ssl.create_default_context(cafile=cfg.ca_file)
+        connector = aiohttp.TCPConnector(
+            limit=cfg.concurrency,
+            limit_per_host=cfg.per_host,
+            resolver=GuardedResolver(cfg.allow_private),
+            ttl_dns_cache=30,
+            ssl=context,
+            keepalive_timeout=30,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout
+            ),
+            headers={
+                "User-Agent": cfg.user_agent,
+                "Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8",
+                "Accept-Language": "vi,en;q=0.5",
+                "Accept-Encoding": "gzip, deflate",
+            },
+            trust_env=False,
+        )
+        self._global = asyncio.Semaphore(cfg.concurrency)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def check(self, url: str) -> CheckResult:
+        return (await self._run(url, full_text=False)).check
+
+    async def fetch(self, url: str) -> FetchResult:
+        return await self._run(url, full_text=True)
+
+    async def _run(self, url: str, full_text: bool) -> FetchResult:
+        started = time.monotonic()
+        fetched = FetchResult(url, None, None, None, b"", None, None, _result(url, "invalid_url", started))
+        try:
+            target = parse_target(url, self.config.allow_private)
+        except GuardError as exc:
+            fetched.check = _result(url, exc.reason, started, detail=str(exc))
+            return fetched
+        if self._global is None:
+            raise RuntimeError("Checker used outside 'async with'")
+        async with self._global, self._hosts.hold((target.host, target.port)):
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.config.deadline):
+                    await self._follow(target, fetched, full_text)
+            except Exception as exc:
+                reason, detail = _exception_reason(exc)
+                if isinstance(exc, TimeoutError) and time.monotonic() - started >= self.config.deadline:
+                    detail = f"deadline of {self.config.deadline:g} s exceeded"
+                fetched.check = _result(
+                    url, reason, started, fetched.http_status, fetched.final_url, detail=detail
+                )
+                return fetched
+        elapsed = _ms(started)
+        text = fetched.text or ""
+        outcome, reason = classify(
+            fetched.http_status or 0, fetched.headers, text[:CLASSIFY_LIMIT], elapsed, self.config
+        )
+        fetched.check = CheckResult(url, outcome, reason, fetched.http_status, elapsed, fetched.final_url)
+        if not full_text:
+            fetched.body, fetched.text = b"", None
+        return fetched
+
+    async def _follow(self, target: Target, fetched: FetchResult, full_text: bool) -> None:
+        if self._session is None:
+            raise RuntimeError("Checker used outside 'async with'")
+        cfg = self.config
+        current = target
+        cookies: dict[str, dict[str, str]] = {}
+        seen: set[tuple[str, frozenset[tuple[str, str]]]] = set()
+        for hop in itertools.count():
+            url = current.url.with_fragment(None)
+            if current.ip is not None and current.ip.version == 4 and url.raw_host != str(current.ip):
+                url = url.with_host(str(current.ip))
+            jar = cookies.setdefault(current.host, {})
+            key = (str(url), frozenset(jar.items()))
+            if key in seen:
+                raise TooManyRedirects(f"redirect loop back to {url}")
+            seen.add(key)
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else None
+            async with self._session.get(url, allow_redirects=False, headers=headers) as resp:
+                fetched.http_status = resp.status
+                fetched.final_url = str(resp.url)
+                for name, morsel in resp.cookies.items():
+                    jar[name] = morsel.value
+                location = resp.headers.get("Location")
+                if resp.status in REDIRECT_STATUSES and location:
+                    resp.release()
+                    if hop >= cfg.max_redirects:
+                        raise TooManyRedirects(f"more than {cfg.max_redirects} redirects")
+                    try:
+                        next_url = resp.url.join(URL(location))
+                    except ValueError as exc:
+                        raise GuardError("invalid_url", f"bad redirect target {location!r}") from exc
+                    current = parse_target(next_url, cfg.allow_private)
+                    continue
+                fetched.headers = resp.headers
+                fetched.content_type = resp.headers.get("Content-Type")
+                if resp.status in (404, 410, 429) and not full_text:
+                    resp.release()
+                    return
+                body, truncated = await _read_body(resp, cfg.max_body)
+                if truncated:
+                    resp.close()
+                fetched.body = body
+                fetched.text, fetched.encoding = decode_body(
+                    body, resp.charset, None if full_text else CLASSIFY_LIMIT
+                )
+                return
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _result(
+    url: str,
+    reason: str,
+    started: float,
+    status: int | None = None,
+    final_url: str | None = None,
+    detail: str | None = None,
+) -> CheckResult:
+    return CheckResult(url, REASON_OUTCOMES[reason], reason, status, _ms(started), final_url, detail)
+
+
+async def check_many(urls: Iterable[str], config: CheckerConfig | None = None) -> AsyncIterator[CheckResult]:
+    """Check URLs with a bounded worker pool, yielding results in completion order (memory stays flat)."""
+    config = config or CheckerConfig()
+    loop = asyncio.get_running_loop()
+    source = iter(urls)
+    workers_n = max(1, config.concurrency)
+    todo: asyncio.Queue[str | None] = asyncio.Queue(maxsize=workers_n * 2)
+    done: asyncio.Queue[CheckResult | None] = asyncio.Queue(maxsize=workers_n * 2)
+
+    async def feed() -> None:
+        while True:
+            batch = await loop.run_in_executor(None, lambda: list(itertools.islice(source, 256)))
+            if not batch:
+                break
+            for url in batch:
+                await todo.put(url)
+        for _ in range(workers_n):
+            await todo.put(None)
+
+    async def work(checker: Checker) -> None:
+        while (url := await todo.get()) is not None:
+            await done.put(await checker.check(url))
+        await done.put(None)
+
+    async with Checker(config) as checker:
+        tasks = [asyncio.create_task(feed())]
+        tasks += [asyncio.create_task(work(checker)) for _ in range(workers_n)]
+        try:
+            finished = 0
+            while finished < workers_n:
+                item = await done.get()
+                if item is None:
+                    finished += 1
+                else:
+                    yield item
+                if tasks[0].done() and tasks[0].exception() is not None:
+                    raise tasks[0].exception()  # type: ignore[misc]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+_END = object()
+
+
+def check_urls(urls: Iterable[str], config: CheckerConfig | None = None) -> Iterator[CheckResult]:
+    """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive."""
+    results: queue.Queue[Any] = queue.Queue(maxsize=1000)
+    stop = threading.Event()
+
+    async def pump() -> None:
+        async for result in check_many(urls, config):
+            while True:
+                try:
+                    results.put_nowait(result)
+                    break
+                except queue.Full:
+                    await asyncio.sleep(0.005)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(pump())
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.1)
+            if stop.is_set():
+                task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def run() -> None:
+        outcome: Any = _END
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            outcome = exc
+        while not stop.is_set():
+            try:
+                results.put(outcome, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=run, name="portal-check", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = results.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        async def main() -> T:
+            return await factory()
+
+        try:
+            box["value"] = asyncio.run(main())
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="portal-fetch", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+async def check_one(url: str, config: CheckerConfig | None = None) -> CheckResult:
+    async with Checker(config) as checker:
+        return await checker.check(url)
+
+
+def check_url(url: str, config: CheckerConfig | None = None) -> CheckResult:
+    """Check one URL synchronously (safe to call whether or not an event loop is running)."""
+    return _run_sync(lambda: check_one(url, config))
+
+
+async def fetch_page(url: str, config: CheckerConfig | None = None) -> FetchResult:
+    """Guarded GET of one page: capped, decompressed and decoded body plus its check verdict."""
+    async with Checker(config) as checker:
+        return await checker.fetch(url)
+
+
+def fetch(url: str, config: CheckerConfig | None = None) -> FetchResult:
+    """Synchronous fetch_page."""
+    return _run_sync(lambda: fetch_page(url, config))
+
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "CheckResult",
+    "Checker",
+    "CheckerConfig",
+    "FetchResult",
+    "check_many",
+    "check_one",
+    "check_url",
+    "check_urls",
+    "classify",
+    "fetch",
+    "fetch_page",
+]
