@@ -16,6 +16,16 @@ def _flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise RuntimeError(f"{name}={value!r} is not a number") from exc
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{BASE_DIR / 'instance' / 'portal.db'}"
 
@@ -38,6 +48,7 @@ class Config:
     SEARCH_PER_PAGE = 20
     SEARCH_MAX_PER_PAGE = 100
     PORTAL_ALLOW_PRIVATE_ADDRESSES = _flag("PORTAL_ALLOW_PRIVATE_ADDRESSES")
+    PORTAL_FIGURES_MARGIN = _float("PORTAL_FIGURES_MARGIN", 0.2)
     PORTAL_CONTACT_URL = os.environ.get("PORTAL_CONTACT_URL", "http://127.0.0.1:5000/about")
     TESTING = False
 

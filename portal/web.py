@@ -50,10 +50,11 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import api, public
+    from portal.blueprints import api, figures, public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(figures.bp)
 
     from portal.models import User
 
