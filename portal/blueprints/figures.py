@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.figures_forms import FIGURE_LABELS, ActionForm, ReportForm, StatSourceForm
 from portal.crawlers.probe import probe
@@ -50,11 +51,11 @@ def sources():
     return render_template("figures/sources.html", sources=svc.list_sources(db.session), action=ActionForm())
 
 
-def _agency_choices() -> list[tuple[str, str]]:
+def _agency_choices() -> list[SelectChoice]:
     agencies = db.session.execute(select(Agency)).scalars().all()
     current = [a for a in agencies if a.is_current()]
     ordered = sorted(current, key=lambda a: (a.top().name_folded, a.parent_id is not None, a.name_folded))
-    return [(a.code, a.name if a.parent_id is None else f"— {a.name}") for a in ordered]
+    return [SelectChoice(a.code, a.name if a.parent_id is None else f"— {a.name}") for a in ordered]
 
 
 @bp.route("/stat-sources/new", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 
 from portal.crawlers.numbers import parse_number
@@ -75,7 +76,7 @@ class StatSourceForm(FlaskForm):
                     URL(require_tld=False, message=_l("Địa chỉ không hợp lệ."))],
         render_kw={"inputmode": "url", "spellcheck": "false"},
     )
-    extractor = SelectField(_l("Cách trích xuất"), choices=[(e, EXTRACTOR_LABELS[e]) for e in EXTRACTORS])
+    extractor = SelectField(_l("Cách trích xuất"), choices=[SelectChoice(e, EXTRACTOR_LABELS[e]) for e in EXTRACTORS])
     fig_received_total = StringField(FIGURE_LABELS["received_total"], validators=[Optional(), Length(max=500)])
     fig_received_online = StringField(FIGURE_LABELS["received_online"], validators=[Optional(), Length(max=500)])
     fig_resolved = StringField(FIGURE_LABELS["resolved"], validators=[Optional(), Length(max=500)])
