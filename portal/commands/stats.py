@@ -62,11 +62,11 @@ def probe_command(url: str, rule_file: IO[str] | None, as_json: bool) -> None:
     data = result.to_dict()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
-    else:
+    elif result.ok:
         _print_table(data)
+    else:
+        click.echo(f"Error: {data['warnings'][0]}", err=True)
     if not result.ok:
-        if not as_json:
-            click.echo(f"Error: {data['warnings'][0]}", err=True)
         raise SystemExit(1)
 
 
