@@ -103,6 +103,8 @@ def test_lock_stops_edits_until_unlocked(db, officer_client, admin, agencies):
     post_report(officer_client, GOOD)
     officer_cookie = officer_client.get_cookie("session")
     sign_in(officer_client, admin)
+    listing = officer_client.get(f"/admin/reports?period={PERIOD}").get_data(as_text=True)
+    assert f'action="/admin/reports/{PERIOD}/lock"' in listing and f"/admin/reports/{PERIOD}.xlsx" in listing
     token = csrf_token(officer_client, f"/admin/reports?period={PERIOD}")
     assert officer_client.post(f"/admin/reports/{PERIOD}/lock", data={"csrf_token": token}).status_code == 302
     assert figures.is_locked(db.session, PERIOD)
@@ -120,6 +122,7 @@ def test_lock_stops_edits_until_unlocked(db, officer_client, admin, agencies):
 
     sign_in(officer_client, admin)
     token = csrf_token(officer_client, f"/admin/reports?period={PERIOD}")
+    assert f'action="/admin/reports/{PERIOD}/unlock"' in officer_client.get(f"/admin/reports?period={PERIOD}").text
     assert officer_client.post(f"/admin/reports/{PERIOD}/unlock", data={"csrf_token": token}).status_code == 302
     assert post_report(officer_client, {**GOOD, "online_l4": "700"}, code="da-nang").status_code == 302
     assert audit_actions(db) == ["report.submit", "quarter.lock", "quarter.unlock", "report.submit"]
