@@ -24,6 +24,14 @@ def _int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise RuntimeError(f"{name}={value!r} is not a whole number") from exc
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise RuntimeError(f"{name}={value!r} is not a number") from exc
 
 
 def _default_database_url() -> str:
@@ -48,6 +56,7 @@ class Config:
     SEARCH_PER_PAGE = 20
     SEARCH_MAX_PER_PAGE = 100
     PORTAL_ALLOW_PRIVATE_ADDRESSES = _flag("PORTAL_ALLOW_PRIVATE_ADDRESSES")
+    PORTAL_FIGURES_MARGIN = _float("PORTAL_FIGURES_MARGIN", 0.2)
     PORTAL_CONTACT_URL = os.environ.get("PORTAL_CONTACT_URL", "http://127.0.0.1:5000/about")
     CACHE_TYPE = "SimpleCache"
     CACHE_THRESHOLD = 2000

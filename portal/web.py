@@ -55,11 +55,12 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import api, public, status
+    from portal.blueprints import api, figures, public, status
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(figures.bp)
 
     from portal.models import User
 

@@ -8,7 +8,7 @@ from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue
+from portal.services import catalogue, figures
 from portal.services.openapi import openapi_document
 from portal.services.search import QueryError, parse_query, search_services
 
@@ -37,6 +37,15 @@ def agencies():
     include_former = request.args.get("include_former") in {"1", "true"}
     items = agency_service.directory(db.session, kind=kind, include_former=include_former)
     return jsonify(items=[catalogue.agency_json(a) for a in items], total=len(items))
+
+
+@bp.get("/agencies/<code>/figures")
+def agency_figures(code: str):
+    agency = agency_service.get_by_code(db.session, code)
+    if agency is None:
+        abort(404, description=f"no agency with code {code!r}")
+    margin = current_app.config["PORTAL_FIGURES_MARGIN"]
+    return jsonify(figures.agency_figures_json(db.session, agency, margin=margin))
 
 
 @bp.get("/services")

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.formatting import healths, kinds
 from portal.models import Service
 from portal.services import agencies as agency_service
-from portal.services import availability, catalogue
+from portal.services import availability, catalogue, figures
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
 
 bp = Blueprint("public", __name__)
@@ -75,6 +75,7 @@ def agency_detail(code: str):
     agency = agency_service.get_by_code(db.session, code)
     if agency is None:
         abort(404)
+    margin = current_app.config["PORTAL_FIGURES_MARGIN"]
     services = db.session.execute(
         select(Service)
         .where(Service.agency_id.in_(agency_service.subunit_ids(db.session, agency)), Service.status == "active")
@@ -87,4 +88,6 @@ def agency_detail(code: str):
         summary=catalogue.agency_summary(services),
         figures=agency_service.report_figures(db.session, agency),
         predecessors=agency_service.predecessors(db.session, agency),
+        application_figures=figures.side_by_side(db.session, agency, margin=margin),
+        application_margin=margin,
     )

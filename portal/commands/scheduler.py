@@ -50,7 +50,7 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
 
 def add_jobs(scheduler: BaseScheduler, app: Flask,
              checker_factory: Callable[[Any], monitor.Checker] = jobs.real_checker) -> BaseScheduler:
-    """Add the monitoring jobs: sweep, recheck, rollup, purge, alerts."""
+    """Add the jobs: sweep, recheck, rollup, purge, alerts, and the daily stats crawl."""
     config = app.config
     checker = checker_factory(config)
     now = utcnow()
@@ -80,6 +80,9 @@ def add_jobs(scheduler: BaseScheduler, app: Flask,
     scheduler.add_job(_in_app(app, "alerts", lambda: jobs.deliver_alerts(db.session, config)),
                       IntervalTrigger(minutes=1, jitter=10), id="alerts",
                       name="Deliver pending alerts (digest when many)", next_run_time=soon(20, 50), **JOB_OPTIONS)
+    scheduler.add_job(_in_app(app, "stats", lambda: jobs.stats_crawl(db.session, config)),
+                      CronTrigger(hour=2, minute=30, timezone=zone, jitter=900), id="stats",
+                      name="Crawl the statistics pages (application figures)", **JOB_OPTIONS)
     return scheduler
 
 

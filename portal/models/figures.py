@@ -13,6 +13,7 @@ from portal.models.base import Base, utcnow
 from portal.models.service import Service
 
 PROVENANCES = ("crawled", "reported", "imported")
+STAT_STATUSES = ("published", "held", "rejected")
 
 
 class StatSource(Base):
@@ -24,6 +25,7 @@ class StatSource(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
     url: Mapped[str] = mapped_column(String(2000))
+    label: Mapped[str | None] = mapped_column(String(255))
     rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     is_enabled: Mapped[bool] = mapped_column(default=True)
     last_run_at: Mapped[datetime | None]
@@ -42,13 +44,15 @@ class ApplicationStat(Base):
     __tablename__ = "application_stats"
     __table_args__ = (
         CheckConstraint(f"provenance IN {PROVENANCES!r}", name="provenance"),
+        CheckConstraint(f"status IN {STAT_STATUSES!r}", name="status"),
+        Index("ix_application_stats_source_observed", "source_id", "observed_at"),
         Index("ix_application_stats_agency_period", "agency_id", "period"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), index=True)
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("stat_sources.id"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("stat_sources.id"))
     period: Mapped[str] = mapped_column(String(10))
     period_start: Mapped[date | None]
     period_end: Mapped[date | None]
@@ -63,6 +67,8 @@ class ApplicationStat(Base):
     problems: Mapped[list[str] | None] = mapped_column(JSON)
     source_url: Mapped[str | None] = mapped_column(String(2000))
     observed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     agency: Mapped[Agency] = relationship()
     source: Mapped[StatSource | None] = relationship()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,23 +9,34 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.models import Agency, utcnow
-from portal.services import alerts, availability, monitor
+from portal.services import alerts, availability, figures, monitor
 
 ROLLUP_LOCK = "daily-rollup"
 PURGE_LOCK = "check-retention"
+STATS_LOCK = "stats-crawl"
 
 
 def real_checker(config: Mapping[str, Any]) -> monitor.Checker:
     """The availability checker of portal.crawlers.checker, configured from PORTAL_CHECK_* (DESIGN §4)."""
-    from portal.crawlers.checker import CheckerConfig, check_urls
+    from portal.crawlers.checker import check_urls
 
-    checker_config = CheckerConfig.from_env(os.environ)
-    checker_config.allow_private = bool(config.get("PORTAL_ALLOW_PRIVATE_ADDRESSES"))
+    settings = figures.checker_config(config)
 
     def check(urls: list[str]) -> Iterable[Any]:
-        return check_urls(urls, checker_config)
+        return check_urls(urls, settings)
 
     return check
+
+
+def stats_crawl(session: Session, config: Mapping[str, Any], now: datetime | None = None) -> Any:
+    """The daily pass over the stat sources (application figures), behind a lock row."""
+    holder = monitor.lock_holder()
+    if not monitor.acquire_lock(session, STATS_LOCK, holder, timedelta(hours=2), now):
+        return "skipped, a stats crawl is running"
+    try:
+        return figures.run_stats_crawl(session, config=figures.checker_config(config), now=now)
+    finally:
+        monitor.release_lock(session, STATS_LOCK, holder)
 
 
 def sweep(session: Session, config: Mapping[str, Any], checker: monitor.Checker, *, agency: Agency | None = None,

@@ -73,6 +73,92 @@ _SERVICE_DETAIL = {
 }
 
 
+_NUM = {"type": ["number", "null"]}
+_INT = {"type": ["integer", "null"]}
+
+_LEVEL_FIGURES = {
+    "type": "object",
+    "required": ["level", "services", "new_services", "received", "online", "online_rate", "target", "meets_target"],
+    "properties": {
+        "level": {"type": "integer", "enum": [3, 4]},
+        "services": {"type": "integer", "description": "Services at this level now"},
+        "new_services": {"type": "integer", "description": "Services brought online at this level in the quarter"},
+        "received": {"type": "integer", "description": "Applications received at this level, all channels"},
+        "online": {"type": "integer", "description": "Of which received and handled online"},
+        "online_rate": {**_NUM, "description": "online / received, in percent (0–100)"},
+        "target": {"type": "number", "description": "Target online rate in percent: 40 for level 3, 30 for level 4"},
+        "meets_target": {"type": ["boolean", "null"]},
+    },
+}
+
+_REPORTED = {
+    "type": ["object", "null"],
+    "description": "The agency's own quarterly report (provenance `reported`); null when none was submitted",
+    "required": ["received_total", "received_online", "online_rate", "levels", "submitted_at", "locked"],
+    "properties": {
+        "received_total": _INT,
+        "received_online": _INT,
+        "online_rate": {**_NUM, "description": "Percent (0–100)"},
+        "levels": {"type": "array", "items": _LEVEL_FIGURES},
+        "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+        "locked": {"type": "boolean", "description": "The quarter is locked; the report can no longer change"},
+    },
+}
+
+_CRAWLED = {
+    "type": ["object", "null"],
+    "description": "The newest published snapshot of the agency's statistics page observed during the quarter "
+                   "(provenance `crawled`; figures held for review are not shown); null when none",
+    "required": ["received_total", "received_online", "resolved", "resolved_on_time", "online_rate",
+                 "number_format", "observed_at", "source_url"],
+    "properties": {
+        "received_total": _INT,
+        "received_online": _INT,
+        "resolved": _INT,
+        "resolved_on_time": _INT,
+        "online_rate": {**_NUM, "description": "Percent (0–100): as published, else received_online / received_total"},
+        "number_format": {"type": ["string", "null"], "enum": ["vi", "en", None]},
+        "observed_at": {"type": "string", "format": "date-time"},
+        "source_url": {"type": ["string", "null"]},
+    },
+}
+
+_AGENCY_FIGURES = {
+    "type": "object",
+    "required": ["agency", "margin", "targets", "periods"],
+    "properties": {
+        "agency": _AGENCY_REF,
+        "margin": {"type": "number", "description": "PORTAL_FIGURES_MARGIN: relative difference above which "
+                                                   "the two sources disagree (0.2 = 20 %)"},
+        "targets": {
+            "type": "object",
+            "properties": {"level_3": {"type": "number"}, "level_4": {"type": "number"}},
+            "description": "Target online rates in percent",
+        },
+        "periods": {
+            "type": "array",
+            "description": "One item per quarter (\"2026-Q3\"), newest first",
+            "items": {
+                "type": "object",
+                "required": ["period", "reported", "crawled", "differences", "disagreement"],
+                "properties": {
+                    "period": {"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$"},
+                    "reported": _REPORTED,
+                    "crawled": _CRAWLED,
+                    "differences": {
+                        "type": "object",
+                        "description": "Relative difference |reported − crawled| / max(|reported|, |crawled|) "
+                                       "per figure; null unless both sides have it",
+                        "properties": {k: _NUM for k in ("received_total", "received_online", "online_rate")},
+                    },
+                    "disagreement": {"type": "boolean", "description": "Some difference exceeds the margin"},
+                },
+            },
+        },
+    },
+}
+
+
 def _param(name: str, schema: dict[str, Any], description: str, where: str = "query") -> dict[str, Any]:
     return {"name": name, "in": where, "required": where == "path", "schema": schema, "description": description}
 
@@ -119,6 +205,20 @@ PATHS: dict[str, Any] = {
                     }}},
                 },
                 **_errors(400),
+            },
+        }
+    },
+    "/api/v1/agencies/{code}/figures": {
+        "get": {
+            "summary": "Application figures per quarter: reported and crawled side by side, never merged",
+            "operationId": "getAgencyFigures",
+            "parameters": [_param("code", {"type": "string"}, "Agency code", "path")],
+            "responses": {
+                "200": {
+                    "description": "Reported vs crawled figures, online rate vs targets, disagreement flag",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgencyFigures"}}},
+                },
+                **_errors(404),
             },
         }
     },
@@ -187,6 +287,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Service": _SERVICE,
     "ServiceDetail": _SERVICE_DETAIL,
+    "AgencyFigures": _AGENCY_FIGURES,
 }
 
 

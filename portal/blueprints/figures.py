@@ -1,0 +1,232 @@
+"""Administration of application figures: stat sources, held figures, quarterly reports and their export."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from portal.blueprints.figures_forms import FIGURE_LABELS, ActionForm, ReportForm, StatSourceForm
+from portal.crawlers.probe import probe
+from portal.crawlers.stats import FIGURES
+from portal.extensions import db
+from portal.models import Agency, ApplicationStat, StatSource
+from portal.security import admin_required, can_manage_agency, scope_agency_ids, staff_required
+from portal.services import agencies as agency_service
+from portal.services import audit
+from portal.services import figures as svc
+
+bp = Blueprint("figures", __name__, url_prefix="/admin")
+
+
+def _ip() -> str | None:
+    return request.remote_addr
+
+
+def _attach(form, errors: dict[str, str], mapping: dict[str, str] | None = None) -> list[str]:
+    """Put service errors on the form's fields; return those that belong to no field."""
+    loose = []
+    for key, message in errors.items():
+        field = getattr(form, (mapping or {}).get(key, key), None) if key else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            loose.append(message)
+    return loose
+
+
+def _action_or_400() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+# ---------------------------------------------------------------- stat sources
+
+
+@bp.get("/stat-sources")
+@admin_required
+def sources():
+    return render_template("figures/sources.html", sources=svc.list_sources(db.session), action=ActionForm())
+
+
+def _agency_choices() -> list[SelectChoice]:
+    agencies = db.session.execute(select(Agency)).scalars().all()
+    current = [a for a in agencies if a.is_current()]
+    ordered = sorted(current, key=lambda a: (a.top().name_folded, a.parent_id is not None, a.name_folded))
+    return [SelectChoice(a.code, a.name if a.parent_id is None else f"— {a.name}") for a in ordered]
+
+
+@bp.route("/stat-sources/new", methods=["GET", "POST"])
+@admin_required
+def source_new():
+    return _source_form(None)
+
+
+@bp.route("/stat-sources/<int:source_id>/edit", methods=["GET", "POST"])
+@admin_required
+def source_edit(source_id: int):
+    source = db.session.get(StatSource, source_id) or abort(404)
+    return _source_form(source)
+
+
+def _source_form(source: StatSource | None):
+    form = StatSourceForm()
+    form.agency.choices = _agency_choices()
+    if source is not None and request.method == "GET":
+        form.agency.data, form.service_id.data = source.agency.code, source.service_id
+        form.url.data, form.label.data = source.url, source.label
+        form.fill_rule(source.rule)
+    preview, loose = None, []
+    if form.validate_on_submit():
+        agency = agency_service.get_by_code(db.session, form.agency.data)
+        rule = svc.build_rule(form.extractor.data, form.specs())
+        if form.test.data:
+            errors = svc.source_errors(db.session, agency=agency, service_id=form.service_id.data,
+                                       url=form.url.data.strip(), rule=rule)
+            loose = _attach(form, errors, {"rule": "extractor", "service_id": "service_id"})
+            if not errors:
+                preview = probe(form.url.data.strip(), rule, svc.checker_config(current_app.config))
+        else:
+            try:
+                saved = svc.save_source(db.session, source, agency=agency, url=form.url.data, rule=rule,
+                                        service_id=form.service_id.data, label=form.label.data,
+                                        user=current_user, ip=_ip())
+            except svc.FiguresError as exc:
+                loose = _attach(form, exc.errors, {"rule": "extractor"})
+            else:
+                flash(_("Đã lưu nguồn số liệu #%(id)s.", id=saved.id), "success")
+                return redirect(url_for("figures.sources"))
+    status = 400 if request.method == "POST" and (form.errors or loose) else 200
+    return render_template("figures/source_form.html", form=form, source=source, preview=preview, loose=loose,
+                           figure_labels=FIGURE_LABELS, figures=FIGURES), status
+
+
+@bp.post("/stat-sources/<int:source_id>/disable")
+@admin_required
+def source_disable(source_id: int):
+    return _toggle(source_id, False)
+
+
+@bp.post("/stat-sources/<int:source_id>/enable")
+@admin_required
+def source_enable(source_id: int):
+    return _toggle(source_id, True)
+
+
+def _toggle(source_id: int, enabled: bool):
+    _action_or_400()
+    source = db.session.get(StatSource, source_id) or abort(404)
+    if source.is_enabled != enabled:
+        svc.set_source_enabled(db.session, source, enabled, user=current_user, ip=_ip())
+    flash(_("Đã bật nguồn số liệu.") if enabled else _("Đã tắt nguồn số liệu."), "success")
+    return redirect(url_for("figures.sources"))
+
+
+# ---------------------------------------------------------------- held figures
+
+
+@bp.get("/figures/held")
+@admin_required
+def held():
+    stats = svc.held_stats(db.session)
+    previous = {s.id: svc.last_published(db.session, s.source_id) for s in stats if s.source_id}
+    return render_template("figures/held.html", stats=stats, previous=previous, action=ActionForm(),
+                           figure_labels=FIGURE_LABELS, figures=FIGURES)
+
+
+@bp.post("/figures/<int:stat_id>/<any(approve, reject):decision>")
+@admin_required
+def review(stat_id: int, decision: str):
+    _action_or_400()
+    stat = db.session.get(ApplicationStat, stat_id) or abort(404)
+    try:
+        svc.review_stat(db.session, stat, approve=decision == "approve", user=current_user, ip=_ip())
+    except svc.FiguresError as exc:
+        flash(next(iter(exc.errors.values())), "error")
+    else:
+        flash(_("Đã công bố số liệu.") if decision == "approve" else _("Đã loại bỏ số liệu."), "success")
+    return redirect(url_for("figures.held"))
+
+
+# ---------------------------------------------------------------- quarterly reports
+
+
+def _period_or_404(period: str) -> str:
+    if not svc.is_period(period):
+        abort(404)
+    return period
+
+
+@bp.get("/reports")
+@staff_required
+def reports():
+    periods = svc.recent_periods()
+    period = request.args.get("period") or periods[0]
+    if not svc.is_period(period):
+        abort(400, description=_("Kỳ báo cáo phải có dạng 2026-Q3."))
+    scope = scope_agency_ids(db.session, current_user)
+    return render_template(
+        "figures/reports.html", period=period, periods=periods, label=svc.period_label(period),
+        agencies=svc.reportable_agencies(db.session, scope),
+        reports=svc.reports_for_period(db.session, period, scope),
+        locked=svc.is_locked(db.session, period), action=ActionForm(),
+    )
+
+
+@bp.route("/reports/<period>/<code>", methods=["GET", "POST"])
+@staff_required
+def report_edit(period: str, code: str):
+    _period_or_404(period)
+    agency = agency_service.get_by_code(db.session, code) or abort(404)
+    if not can_manage_agency(db.session, current_user, agency):
+        audit.record(db.session, action="report.denied", entity_type="quarterly_report", user=current_user,
+                     agency_id=agency.id, ip=_ip(), note=f"{period} {agency.code}")
+        db.session.commit()
+        abort(403)
+    report = svc.get_report(db.session, agency, period)
+    locked = svc.is_locked(db.session, period)
+    form = ReportForm(obj=report)
+    loose: list[str] = []
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in svc.REPORT_FIELDS}
+        try:
+            svc.save_report(db.session, agency=agency, period=period, values=values, note=form.note.data,
+                            user=current_user, ip=_ip())
+        except svc.FiguresError as exc:
+            loose = _attach(form, exc.errors)
+        else:
+            flash(_("Đã lưu báo cáo %(label)s của %(name)s.", label=svc.period_label(period), name=agency.name),
+                  "success")
+            return redirect(url_for("figures.reports", period=period))
+    status = 400 if request.method == "POST" else 200
+    if locked and request.method == "POST":
+        status = 409
+    return render_template("figures/report_form.html", form=form, agency=agency, period=period,
+                           label=svc.period_label(period), report=report, locked=locked, loose=loose), status
+
+
+@bp.post("/reports/<period>/lock", defaults={"decision": "lock"})
+@bp.post("/reports/<period>/unlock", defaults={"decision": "unlock"})
+@admin_required
+def report_lock(period: str, decision: str):
+    _period_or_404(period)
+    _action_or_400()
+    svc.set_locked(db.session, period, decision == "lock", user=current_user, ip=_ip())
+    label = svc.period_label(period)
+    flash(_("Đã khóa %(label)s.", label=label) if decision == "lock" else _("Đã mở khóa %(label)s.", label=label),
+          "success")
+    return redirect(url_for("figures.reports", period=period))
+
+
+@bp.get("/reports/<period>.xlsx")
+@admin_required
+def report_export(period: str):
+    _period_or_404(period)
+    body = svc.export_xlsx(db.session, period)
+    return Response(
+        body,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="bao-cao-{period}.xlsx"'},
+    )
