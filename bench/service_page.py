@@ -10,7 +10,6 @@ incidents. Prints p50/p95 on SQLite and, when reachable, PostgreSQL. Target: p95
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -23,32 +22,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import PG_ADMIN_URL, percentile, postgres_reachable  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Check, DailyRollup, Incident, Service, utcnow  # noqa: E402
 from portal.services import availability  # noqa: E402
 from portal.services.seed import seed_synthetic  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * pct / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def postgres_reachable() -> bool:
-    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-    finally:
-        engine.dispose()
 
 
 def fill(services: int) -> int:
