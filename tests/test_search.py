@@ -149,3 +149,68 @@ def test_counts_with_and_without_filters_agree(db, catalogue):
     assert unfiltered.total == len(unfiltered.items) == 3
     filtered = search_services(db.session, ServiceQuery(q="dang ky", level=3))
     assert filtered.total == 1
+
+
+@pytest.fixture
+def ranked(db):
+    """Names in every tier for "cấp giấy phép", registered longest first so id order differs from the ranking."""
+    agency = Agency(code="da-nang", name="Đà Nẵng", kind="province")
+    db.session.add(agency)
+    db.session.flush()
+    names_in_order = [
+        "Giấy phép cấp lại cho cơ sở kinh doanh",  # every word, scattered
+        "Cap giay phep kinh doanh karaoke",  # whole phrase, without diacritics
+        "Cap giay phep",
+        "Cấp giấy phép xây dựng nhà ở riêng lẻ",  # exact diacritics
+        "Cấp giấy phép xây dựng",
+        "Cấp giấy phép",
+    ]
+    for i, name in enumerate(names_in_order):
+        db.session.add(Service(agency_id=agency.id, name=name, level=3, url=f"https://dn.gov.vn/{i}",
+                               field="Xây dựng" if i % 2 else "Công Thương"))
+    db.session.commit()
+    return agency
+
+
+EXPECTED_RANKING = [
+    "Cấp giấy phép", "Cấp giấy phép xây dựng", "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+    "Cap giay phep", "Cap giay phep kinh doanh karaoke", "Giấy phép cấp lại cho cơ sở kinh doanh",
+]
+
+
+def test_tiers_then_shorter_names_first(db, ranked):
+    page = search_services(db.session, ServiceQuery(q="Cấp giấy phép", per_page=20))
+    assert names(page) == EXPECTED_RANKING
+    assert page.total == 6
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 4, 5])
+def test_pages_across_tiers_add_up_to_the_ranking(db, ranked, per_page):
+    seen, page_number = [], 1
+    while True:
+        page = search_services(db.session, ServiceQuery(q="Cấp giấy phép", page=page_number, per_page=per_page))
+        assert page.total == 6
+        if not page.items:
+            break
+        seen += names(page)
+        page_number += 1
+    assert seen == EXPECTED_RANKING
+    assert page_number == -(-6 // per_page) + 1
+
+
+def test_filtered_search_keeps_the_ranking(db, ranked):
+    page = search_services(db.session, ServiceQuery(q="cap giay phep", field="Xây dựng", per_page=2))
+    assert page.total == 3
+    assert names(page) == ["Cap giay phep kinh doanh karaoke", "Cấp giấy phép"]
+    second = search_services(db.session, ServiceQuery(q="cap giay phep", field="Xây dựng", page=2, per_page=2))
+    assert names(second) == ["Cấp giấy phép xây dựng nhà ở riêng lẻ"]
+
+
+def test_renaming_moves_a_service_in_the_ranking(db, ranked):
+    longest = db.session.execute(
+        db.select(Service).where(Service.name == "Cấp giấy phép xây dựng nhà ở riêng lẻ")).scalar_one()
+    longest.name = "Cấp giấy phép ở"
+    db.session.commit()
+    page = search_services(db.session, ServiceQuery(q="Cấp giấy phép"))
+    assert names(page)[:3] == ["Cấp giấy phép", "Cấp giấy phép ở", "Cấp giấy phép xây dựng"]
+    assert search_services(db.session, ServiceQuery(q="rieng le")).total == 0

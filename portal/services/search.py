@@ -11,6 +11,7 @@ from sqlalchemy import Select, case, column, func, literal_column, select, table
 from sqlalchemy.orm import Session, joinedload
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES, Agency, Procedure, Service
+from portal.models.search import ID_MASK
 from portal.services.agencies import get_by_code, subunit_ids
 from portal.services.memo import clear_all, memo
 from portal.text import fold, lower_nfc, query_tokens, vietnamese_sort_key
@@ -101,43 +102,118 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _fts_query(dialect: str, tokens: list[str]) -> str:
+def _pg_tsquery(tokens: list[str]) -> str:
     """All words must match, the last one as a prefix; tokens are word characters only, quoted."""
-    if dialect == "postgresql":
-        return " & ".join([f"'{tok}'" for tok in tokens[:-1]] + [f"'{tokens[-1]}':*"])
-    return " ".join([f'"{tok}"' for tok in tokens[:-1]] + [f'"{tokens[-1]}"*'])
+    return " & ".join([f"'{tok}'" for tok in tokens[:-1]] + [f"'{tokens[-1]}':*"])
 
 
 def _pg_match(tokens: list[str]):
     vector = func.to_tsvector(literal_column("'simple'::regconfig"), Service.name_folded)
-    query = func.to_tsquery(literal_column("'simple'::regconfig"), _fts_query("postgresql", tokens))
+    query = func.to_tsquery(literal_column("'simple'::regconfig"), _pg_tsquery(tokens))
     return vector.op("@@")(query)
 
 
-def _sqlite_match(stmt: Select, tokens: list[str]) -> Select:
-    return stmt.join(_FTS, _FTS.c.rowid == Service.id).where(
-        text("service_search MATCH :fts_query").bindparams(fts_query=_fts_query("sqlite", tokens))
-    )
+def _fts_words(column_name: str, tokens: list[str]) -> str:
+    return f"{column_name} : (" + " ".join([f'"{tok}"' for tok in tokens[:-1]] + [f'"{tokens[-1]}" *']) + ")"
 
 
-def _text_filter(stmt: Select, dialect: str, tokens: list[str], *, include_retired: bool) -> Select:
-    """Restrict to services whose folded name has every word; the index holds active services only."""
-    if include_retired:
-        words = [Service.name_folded.like(f"%{_escape_like(tok)}%", escape="\\") for tok in tokens]
-        return stmt.where(*words)
-    if dialect == "postgresql":
-        return stmt.where(_pg_match(tokens))
-    return _sqlite_match(stmt, tokens)
+def _fts_phrase(column_name: str, tokens: list[str]) -> str:
+    return f'{column_name} : "' + " ".join(tokens) + '" *'
 
 
-def _count(session: Session, stmt: Select, dialect: str, tokens: list[str], *, index_only: bool) -> int:
-    if index_only and dialect == "sqlite":
-        fts_count = (
-            select(func.count()).select_from(_FTS)
-            .where(text("service_search MATCH :fts_query").bindparams(fts_query=_fts_query("sqlite", tokens)))
-        )
-        return session.execute(fts_count).scalar_one()
-    return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+@dataclass(frozen=True)
+class _Tiers:
+    """FTS5 queries of a text search on SQLite: every match, then each ranking tier (disjoint, in order)."""
+
+    every: str
+    tiers: tuple[str, ...]
+
+
+def _sqlite_tiers(q: str, tokens: list[str]) -> _Tiers:
+    every = _fts_words("name_folded", tokens)
+    phrase = _fts_phrase("name_folded", tokens)
+    exact_tokens = query_tokens(lower_nfc(q))
+    if not exact_tokens:
+        return _Tiers(every, (phrase, f"({every}) NOT ({phrase})"))
+    exact = _fts_phrase("name_lower", exact_tokens)
+    return _Tiers(every, (exact, f"({phrase}) NOT ({exact})", f"({every}) NOT ({phrase})"))
+
+
+def _fts_match(fts_query: str):
+    return text("service_search MATCH :fts_query").bindparams(fts_query=fts_query)
+
+
+def _filtered(stmt: Select, query: ServiceQuery, session: Session, *, include_retired: bool) -> Select:
+    if query.kind:
+        stmt = stmt.join(Agency, Agency.id == Service.agency_id).where(Agency.kind == query.kind)
+    if not include_retired:
+        stmt = stmt.where(Service.status == "active")
+    if query.agency:
+        agency = get_by_code(session, query.agency)
+        if agency is None:
+            raise QueryError("agency", f"unknown agency code '{query.agency}'")
+        stmt = stmt.where(Service.agency_id.in_(subunit_ids(session, agency)))
+    if query.level:
+        stmt = stmt.where(Service.level == query.level)
+    if query.field:
+        stmt = stmt.where(Service.field == query.field)
+    if query.health:
+        stmt = stmt.where(Service.health == query.health)
+    return stmt
+
+
+def _sqlite_text_page(
+    session: Session, query: ServiceQuery, tiers: _Tiers, *, has_filters: bool
+) -> tuple[int, list[int]]:
+    """Total and the page's ids, tier by tier, each read in rowid order (name length, then id) from FTS5."""
+    rowid = _FTS.c.rowid
+
+    def base(columns, fts_query: str) -> Select:
+        stmt = select(*columns).select_from(_FTS).where(_fts_match(fts_query))
+        if has_filters:
+            stmt = stmt.join(Service, Service.id == rowid.op("&")(ID_MASK))
+            stmt = _filtered(stmt, query, session, include_retired=False)
+        return stmt
+
+    def count(fts_query: str) -> int:
+        return session.execute(base([func.count()], fts_query)).scalar_one()
+
+    total = count(tiers.every)
+    skip, limit = (query.page - 1) * query.per_page, query.per_page
+    ids: list[int] = []
+    for position, tier in enumerate(tiers.tiers):
+        if len(ids) >= limit or skip >= total:
+            break
+        if skip and position < len(tiers.tiers) - 1:
+            size = count(tier)
+            if skip >= size:
+                skip -= size
+                continue
+        stmt = base([rowid], tier).order_by(rowid).limit(limit - len(ids)).offset(skip)
+        ids += [value & ID_MASK for value in session.execute(stmt).scalars()]
+        skip = 0
+    return total, ids
+
+
+def _ordered_page(session: Session, stmt: Select, order_by: list, query: ServiceQuery) -> tuple[int, list[int]]:
+    """Total and the page's ids from one ordered query; the total rides along as a window count.
+
+    The sort keys are computed in a materialised CTE first, so the window buffers narrow rows, not whole
+    services (PostgreSQL would otherwise spill them to disk for common words).
+    """
+    keys = stmt.add_columns(*[key.label(f"k{i}") for i, key in enumerate(order_by)]).cte("keys")
+    keys = keys.prefix_with("MATERIALIZED")
+    offset = (query.page - 1) * query.per_page
+    rows = session.execute(
+        select(keys.c.id, func.count().over())
+        .order_by(*[keys.c[f"k{i}"] for i in range(len(order_by))])
+        .limit(query.per_page).offset(offset)
+    ).all()
+    if rows:
+        return rows[0][1], [row[0] for row in rows]
+    if offset == 0:
+        return 0, []
+    return session.execute(select(func.count()).select_from(keys)).scalar_one(), []
 
 
 def search_services(session: Session, query: ServiceQuery, *, include_retired: bool = False) -> SearchPage:
@@ -146,48 +222,31 @@ def search_services(session: Session, query: ServiceQuery, *, include_retired: b
     Ranking: the name contains the query with its exact diacritics, then the whole phrase without them,
     then every word anywhere; shorter names first within a tier.
     """
-    stmt = select(Service.id)
-    needs_agency = bool(query.kind)
-    if needs_agency:
-        stmt = stmt.join(Service.agency)
-    if not include_retired:
-        stmt = stmt.where(Service.status == "active")
-    if query.agency:
-        agency = get_by_code(session, query.agency)
-        if agency is None:
-            raise QueryError("agency", f"unknown agency code '{query.agency}'")
-        stmt = stmt.where(Service.agency_id.in_(subunit_ids(session, agency)))
-    if query.kind:
-        stmt = stmt.where(Agency.kind == query.kind)
-    if query.level:
-        stmt = stmt.where(Service.level == query.level)
-    if query.field:
-        stmt = stmt.where(Service.field == query.field)
-    if query.health:
-        stmt = stmt.where(Service.health == query.health)
     has_filters = bool(query.agency or query.kind or query.level or query.field or query.health)
-
     dialect = session.get_bind().dialect.name
-    order_by = [Service.name_folded, Service.id]
-    tokens: list[str] = []
     q = query.q
-    if q and PROCEDURE_CODE.match(q):
-        stmt = stmt.join(Service.procedure).where(Procedure.code.like(_escape_like(q) + "%", escape="\\"))
-    elif q:
-        tokens = query_tokens(fold(q))
-        if tokens:
-            stmt = _text_filter(stmt, dialect, tokens, include_retired=include_retired)
+    tokens = [] if not q or PROCEDURE_CODE.match(q) else query_tokens(fold(q))
+
+    if tokens and dialect == "sqlite" and not include_retired:
+        total, ids = _sqlite_text_page(session, query, _sqlite_tiers(q, tokens), has_filters=has_filters)
+    else:
+        stmt = _filtered(select(Service.id), query, session, include_retired=include_retired)
+        order_by = [Service.name_folded, Service.id]
+        if q and PROCEDURE_CODE.match(q):
+            stmt = stmt.join(Service.procedure).where(Procedure.code.like(_escape_like(q) + "%", escape="\\"))
+        elif tokens:
+            if include_retired:
+                stmt = stmt.where(*[Service.name_folded.like(f"%{_escape_like(t)}%", escape="\\") for t in tokens])
+            else:
+                stmt = stmt.where(_pg_match(tokens))
             tier = case(
                 (Service.name_lower.like(f"%{_escape_like(lower_nfc(q))}%", escape="\\"), 0),
                 (Service.name_folded.like(f"%{_escape_like(' '.join(tokens))}%", escape="\\"), 1),
                 else_=2,
             )
             order_by = [tier, func.length(Service.name), Service.id]
+        total, ids = _ordered_page(session, stmt, order_by, query)
 
-    index_only = bool(tokens) and not has_filters and not include_retired
-    total = _count(session, stmt, dialect, tokens, index_only=index_only)
-    offset = (query.page - 1) * query.per_page
-    ids = list(session.execute(stmt.order_by(*order_by).limit(query.per_page).offset(offset)).scalars())
     items: list[Service] = []
     if ids:
         rows = session.execute(
