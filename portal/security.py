@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,19 @@ def can_manage_agency(session: Session, user: User, agency: Agency | int) -> boo
     return scope is None or agency_id in scope
 
 
+def deny(action: str, entity_type: str, entity_id: str | int | None, agency_id: int | None = None) -> NoReturn:
+    """Audit a refused attempt by the signed-in user (e.g. "service.denied"), then answer 403."""
+    from portal.extensions import db
+    from portal.services import audit
+
+    audit.record(db.session, action=action, entity_type=entity_type,
+                 entity_id=None if entity_id is None else str(entity_id)[:80],
+                 user=current_user._get_current_object(), agency_id=agency_id, ip=request.remote_addr,
+                 note=f"{request.method} {request.path}"[:500])
+    db.session.commit()
+    abort(403)
+
+
 def roles_required(*roles: str) -> Callable:
     """Allow signed-in, enabled users with one of the roles; others get a login redirect or 403."""
 
@@ -41,7 +54,7 @@ def roles_required(*roles: str) -> Callable:
 
                 return login_manager.unauthorized()
             if current_user.role not in roles:
-                abort(403)
+                deny("access.denied", "page", request.path)
             return view(*args, **kwargs)
 
         return wrapped

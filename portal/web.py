@@ -55,18 +55,20 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import api, figures, public, status
+    from portal.blueprints import admin, api, auth, figures, public, status
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(figures.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
 
-    from portal.models import User
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    login_manager.user_loader(auth.load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = str
 
 
 def _wants_json() -> bool:

@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     from portal.commands.scheduler import scheduler_command
     from portal.commands.seed import seed_cli
     from portal.commands.stats import crawl_stats_command, stats_cli
+    from portal.commands.users import users_cli
 
     app.cli.add_command(seed_cli)
     app.cli.add_command(import_cli)
@@ -20,3 +21,4 @@ def register(app: Flask) -> None:
     crawl_cli.add_command(crawl_stats_command)
     app.cli.add_command(crawl_cli)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(users_cli)

@@ -1,14 +1,15 @@
-"""Fixtures of the figures tests: a loopback server of statistics pages, users, sign-in, CSRF tokens."""
+"""Fixtures of the figures tests: a loopback server of statistics pages, agencies, an admin."""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import make_user, sign_in
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "stats"
 CONTENT_TYPES = {".html": "text/html", ".json": "application/json"}
@@ -100,26 +101,6 @@ def agencies(db):
     return items
 
 
-def make_user(db, email: str, role: str, agency=None):
-    from portal.models import User
-
-    user = User(email=email, role=role, agency_id=agency.id if agency else None)
-    user.set_password("mật-khẩu-đủ-dài-123")
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def sign_in(client, user) -> None:
-    """Sign `user` in on `client`. The tests keep one app context, so Flask-Login's cached user goes too."""
-    from flask import g
-
-    g.pop("_login_user", None)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-
-
 @pytest.fixture
 def admin(db):
     return make_user(db, "admin@example.vn", "admin")
@@ -129,14 +110,3 @@ def admin(db):
 def admin_client(client, admin):
     sign_in(client, admin)
     return client
-
-
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def csrf_token(client, url: str) -> str:
-    """The CSRF token of the form on the page at `url`."""
-    page = client.get(url).get_data(as_text=True)
-    match = _TOKEN.search(page)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)

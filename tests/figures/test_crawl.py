@@ -9,7 +9,8 @@ from sqlalchemy import select
 from portal.crawlers.checker import CheckerConfig
 from portal.models import ApplicationStat, AuditLog, StatSource
 from portal.services import figures
-from tests.figures.conftest import csrf_token, stats_page
+from tests.figures.conftest import stats_page
+from tests.helpers import csrf_token
 
 CONFIG = CheckerConfig(allow_private=True, deadline=5, read_timeout=2, connect_timeout=2)
 JULY = datetime(2026, 7, 10, 3, 0, tzinfo=UTC)

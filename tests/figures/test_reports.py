@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.models import ApplicationStat, AuditLog, QuarterlyReport
 from portal.services import figures
-from tests.figures.conftest import csrf_token, make_user, sign_in
+from tests.helpers import csrf_token, make_user, sign_in
 
 PERIOD = "2026-Q3"
 GOOD = {
@@ -94,9 +94,11 @@ def test_officer_cannot_report_for_another_agency(db, officer_client, agencies):
     assert officer_client.get("/admin/stat-sources").status_code == 403
 
 
-def test_anonymous_visitors_are_refused(client, agencies):
-    assert client.get(f"/admin/reports/{PERIOD}/ha-noi").status_code == 401
-    assert client.get("/admin/reports").status_code == 401
+def test_anonymous_visitors_are_sent_to_the_login_page(client, agencies):
+    for path in (f"/admin/reports/{PERIOD}/ha-noi", "/admin/reports"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
 
 
 def test_lock_stops_edits_until_unlocked(db, officer_client, admin, agencies):

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from portal.models import AuditLog, StatSource
-from tests.figures.conftest import csrf_token
+from tests.helpers import csrf_token
 
 NEW = "/admin/stat-sources/new"
 
