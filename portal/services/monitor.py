@@ -125,6 +125,21 @@ def _open_incident(session: Session, service_id: int) -> Incident | None:
     ).scalar_one_or_none()
 
 
+def end_monitoring(session: Session, service: Service, now: datetime | None = None) -> Incident | None:
+    """A service leaves monitoring (retired): close its open incident, if any, and forget its health.
+
+    The caller commits. Returns the incident closed."""
+    now = now or utcnow()
+    incident = _open_incident(session, service.id)
+    if incident is not None:
+        incident.ended_at = now
+        incident.detail = ((incident.detail + " · ") if incident.detail else "") + "service retired"
+    service.health, service.health_since, service.health_reason = "unknown", now, None
+    service.consecutive_failures = 0
+    service.next_check_at = None
+    return incident
+
+
 def record_result(
     session: Session,
     service: Service,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from portal.crawlers.guard import GuardError, parse_target
 from portal.models import AGENCY_KINDS, SERVICE_STATUSES, Agency, Procedure, Service, User, utcnow
-from portal.services import audit, importing
+from portal.services import audit, importing, monitor
 from portal.text import fold, query_tokens
 
 SERVICE_AUDIT_FIELDS = ("agency_id", "name", "level", "url", "field", "legal_basis", "status", "retired_at")
@@ -197,8 +197,7 @@ def set_retired(session: Session, service: Service, retired: bool, *, user: User
     before = service_snapshot(service)
     service.status = "retired" if retired else "active"
     service.retired_at = utcnow() if retired else None
-    if not retired:
-        service.next_check_at = None
+    monitor.end_monitoring(session, service)
     audit.record(session, action="service.retire" if retired else "service.restore", entity_type="service",
                  entity_id=service.id, user=user, agency_id=service.agency_id, before=before,
                  after=service_snapshot(service), ip=ip)

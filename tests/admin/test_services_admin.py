@@ -236,3 +236,28 @@ def test_a_second_officer_of_another_agency_sees_nothing_of_the_first(db, client
     make_service(agencies["ha-noi"])
     sign_in(client, make_user(db, "canbo@danang.gov.vn", "officer", agencies["da-nang"]))
     assert "Đăng ký khai sinh" not in client.get("/admin/services").get_data(as_text=True)
+
+
+def test_retiring_a_down_service_closes_its_incident_and_restoring_starts_afresh(db, admin_client, agencies,
+                                                                                  make_service):
+    from datetime import timedelta
+
+    from portal.models import Incident, utcnow
+
+    service = make_service(agencies["ha-noi"], name="Cấp phép khai thác nước")
+    service.health, service.health_since = "down", utcnow() - timedelta(hours=3)
+    db.session.add(Incident(service_id=service.id, started_at=service.health_since, reason="timeout"))
+    db.session.commit()
+    def failing(page: str) -> str:
+        return page.split('id="failing-heading"')[1].split('id="agencies-heading"')[0]
+
+    assert "Cấp phép khai thác nước" in failing(admin_client.get("/status").get_data(as_text=True))
+    token = csrf_token(admin_client, "/admin/services")
+    assert admin_client.post(f"/admin/services/{service.id}/retire", data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    incident = db.session.execute(select(Incident)).scalar_one()
+    assert incident.ended_at is not None and "retired" in incident.detail
+    assert "Cấp phép khai thác nước" not in failing(admin_client.get("/status").get_data(as_text=True))
+    assert admin_client.post(f"/admin/services/{service.id}/restore", data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert (service.health, service.consecutive_failures, service.next_check_at) == ("unknown", 0, None)
