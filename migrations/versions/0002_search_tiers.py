@@ -1,6 +1,6 @@
 """search: FTS5 on folded and diacritic names, rowids in name-length order (SQLite)
 
-Revision ID: 0005
+Revision ID: 0002
 Revises: 0001
 
 """
@@ -8,7 +8,7 @@ from alembic import op
 
 from portal.models.search import create_search_objects, drop_search_objects
 
-revision = '0005'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
