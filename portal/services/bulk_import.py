@@ -14,7 +14,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -90,6 +90,29 @@ def _record_rejection(session: Session, outcome: ImportOutcome, *, user: User | 
                  after={"kind": outcome.kind, "file": outcome.filename, "sha256": outcome.sha256,
                         "errors": len(outcome.errors)}, ip=ip, note=note)
     session.commit()
+
+
+def _finish(session: Session, outcome: ImportOutcome, write: Callable[[], None], *, dry_run: bool,
+            user: User | None, actor: str | None, ip: str | None, agency_id: int | None) -> ImportOutcome:
+    """All or nothing: a file with any error is rejected (and that is audited); a dry run writes nothing;
+    otherwise `write` adds every change and the whole file is committed at once."""
+    outcome.errors = _sorted_errors(outcome.errors)
+    if not outcome.ok:
+        outcome.planned = []
+        if not dry_run:
+            _record_rejection(session, outcome, user=user, actor=actor, ip=ip, agency_id=agency_id)
+        return outcome
+    if dry_run:
+        session.rollback()
+        return outcome
+    try:
+        write()
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    outcome.written = True
+    return outcome
 
 
 def _read(data: bytes, filename: str, outcome: ImportOutcome) -> list[importing.Row] | None:
@@ -314,29 +337,17 @@ def import_services(
         work = _plan_services(session, parsed.rows, {p for p in present if p}, agencies, scope=scope,
                               allow_private=allow_private, period=period, outcome=outcome)
         outcome.planned = [w.plan for w in work]
-    outcome.errors = _sorted_errors(outcome.errors)
     agency_id = default.id if default is not None else None
-    if not outcome.ok:
-        outcome.planned = []
-        if not dry_run:
-            _record_rejection(session, outcome, user=user, actor=actor, ip=ip, agency_id=agency_id)
-        return outcome
-    if dry_run:
-        session.rollback()
-        return outcome
-    try:
+
+    def write() -> None:
         _apply_services(session, work, period=period, user=user, actor=actor, ip=ip,
                         note=f"nhập từ tệp {filename}", now=now or utcnow())
         audit.record(session, action="import.services", entity_type="import", entity_id=filename[:80], user=user,
                      actor=actor, agency_id=agency_id, before=None,
                      after={"file": filename, "sha256": outcome.sha256, "rows": len(work), "period": period,
                             **outcome.summary()}, ip=ip)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    outcome.written = True
-    return outcome
+
+    return _finish(session, outcome, write, dry_run=dry_run, user=user, actor=actor, ip=ip, agency_id=agency_id)
 
 
 # ---------------------------------------------------------------- report figures
@@ -383,17 +394,9 @@ def import_report(
                               entity_id=figure.id if figure else None, changes=diff)
             changes.append((plan, agency, figure, desired))
         outcome.planned = [c[0] for c in changes]
-    outcome.errors = _sorted_errors(outcome.errors)
-    if not outcome.ok:
-        outcome.planned = []
-        if not dry_run:
-            _record_rejection(session, outcome, user=user, actor=actor, ip=ip, agency_id=None)
-        return outcome
-    if dry_run:
-        session.rollback()
-        return outcome
     fields = ("agency_id", "period", *REPORT_FIELDS, "source")
-    try:
+
+    def write() -> None:
         for plan, agency, figure, desired in changes:
             if plan.action == "unchanged":
                 continue
@@ -413,12 +416,8 @@ def import_report(
                      actor=actor, before=None,
                      after={"file": filename, "sha256": outcome.sha256, "period": period,
                             "rows": len(changes), **outcome.summary()}, ip=ip)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    outcome.written = True
-    return outcome
+
+    return _finish(session, outcome, write, dry_run=dry_run, user=user, actor=actor, ip=ip, agency_id=None)
 
 
 # ---------------------------------------------------------------- uploads awaiting confirmation
