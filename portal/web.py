@@ -55,12 +55,15 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import api, figures, public, status
+    from portal.blueprints import api, compliance, figures, opendata, procedures, public, status
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(figures.bp)
+    app.register_blueprint(compliance.bp)
+    app.register_blueprint(opendata.bp)
+    app.register_blueprint(procedures.bp)
 
     from portal.models import User
 
@@ -113,6 +116,8 @@ def register_template_helpers(app: Flask) -> None:
         ("public.agency_directory", _l("Cơ quan")),
         ("rankings.index", _l("Xếp hạng")),
         ("status.index", _l("Tình trạng")),
+        ("compliance.index", _l("Tuân thủ QĐ 846")),
+        ("opendata.index", _l("Dữ liệu mở")),
     ]
 
     @app.context_processor

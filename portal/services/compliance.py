@@ -24,6 +24,7 @@ from portal.text import place_sort_key
 ONLINE, LOWER, MISSING, NOT_REQUIRED = "online", "lower_level", "missing", "not_required"
 STATES = (ONLINE, LOWER, MISSING, NOT_REQUIRED)
 NONE_ONLINE = "none_online"
+_GAPS_FIRST = (MISSING, LOWER, ONLINE)
 KIND_SCOPE = {"ministry": "ministry", "government_agency": "ministry", "province": "province"}
 _MAX_HOPS = 8
 
@@ -207,6 +208,7 @@ class Matrix:
     rows: list[MatrixRow]
     ranking: list[RankRow]
     fields: list[str]
+    field: str | None = None
 
     @property
     def is_sample(self) -> bool:
@@ -222,13 +224,25 @@ def _cell(required_level: int | None, best_level: int | None) -> Cell:
 
 
 def matrix(
-    session: Session, catalogue: str, kind: str, *, field_name: str | None = None, on: date | None = None
+    session: Session,
+    catalogue: str,
+    kind: str,
+    *,
+    field_name: str | None = None,
+    max_columns: int | None = None,
+    on: date | None = None,
 ) -> Matrix:
-    """Agencies (Vietnamese order) × required procedures (of one field if given), with the ranking."""
+    """Agencies (Vietnamese order) × required procedures, with the ranking.
+
+    The columns are the procedures of `field_name` if given, else all of them; when they are more than
+    `max_columns`, only the first field's.
+    """
     on = on or date.today()
     scope = scope_for_kind(kind)
     all_entries = catalogue_entries(session, catalogue, scope)
     fields = sorted({e.procedure.field for e in all_entries if e.procedure.field}, key=place_sort_key)
+    if field_name is None and max_columns is not None and len(all_entries) > max_columns and fields:
+        field_name = fields[0]
     entries = [e for e in all_entries if field_name is None or e.procedure.field == field_name]
     standings = ranking(session, catalogue, kind, on)
     required, best = _joined(catalogue, kind, on)
@@ -247,7 +261,7 @@ def matrix(
         row = MatrixRow(agency, standing)
         row.cells = [_cell(*cells.get((agency.id, e.id), (None, None))) for e in entries]
         rows.append(row)
-    return Matrix(catalogue, kind, scope, entries, rows, standings, fields)
+    return Matrix(catalogue, kind, scope, entries, rows, standings, fields, field_name)
 
 
 @dataclass
@@ -260,7 +274,7 @@ class DetailRow:
 def agency_detail(
     session: Session, catalogue: str, agency: Agency, on: date | None = None
 ) -> tuple[AgencyCompliance, list[DetailRow]]:
-    """One agency's required procedures with their state and the active services that provide them."""
+    """One agency's required procedures (missing first, then lower level, then online) with their services."""
     on = on or date.today()
     required, best = _joined(catalogue, agency.kind, on, agency.id)
     pairs = session.execute(
@@ -282,6 +296,7 @@ def agency_detail(
     for service in services:
         by_procedure.setdefault(service.procedure_id, []).append(service)
     rows = [DetailRow(e, by_entry[e.id], by_procedure.get(e.procedure_id, [])) for e in entries]
+    rows.sort(key=lambda r: _GAPS_FIRST.index(r.cell.state))
     states = [r.cell.state for r in rows]
     summary = AgencyCompliance(agency, len(rows), states.count(ONLINE), states.count(LOWER), states.count(MISSING))
     return summary, rows
