@@ -58,7 +58,7 @@ def services(fmt: str):
 @bp.get("/services.xlsx")
 def services_xlsx():
     include_retired = _include_retired()
-    rows = svc.iter_service_rows(db.session, include_retired=include_retired)
+    rows = svc.naive_utc(svc.iter_service_rows(db.session, include_retired=include_retired))
     suffix = "-tat-ca" if include_retired else ""
     return _download(to_xlsx(svc.SERVICE_COLUMNS, rows, sheet_title="services"), XLSX, f"dich-vu-cong{suffix}.xlsx")
 

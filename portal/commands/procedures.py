@@ -27,7 +27,7 @@ def procedures_command(file: Path, catalogue: str, default_scope: str | None, dr
     if not plan.ok:
         for err in plan.errors:
             where = f"row {err.row}" if err.row else "file"
-            click.echo(f"{where}: {err.field or 'file'}: {err.message}", err=True)
+            click.echo(f"{where}: {err.field}: {err.message}" if err.field else f"{where}: {err.message}", err=True)
         click.echo(f"{len(plan.errors)} error(s); nothing was imported.", err=True)
         raise SystemExit(1)
     click.echo(

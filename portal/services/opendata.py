@@ -61,6 +61,15 @@ def iter_service_rows(session: Session, *, include_retired: bool = False) -> Ite
         result.close()
 
 
+def naive_utc(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+    """Rows with time-zone-aware datetimes made naive UTC, as Excel has no time zones."""
+    for row in rows:
+        yield [
+            v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime) and v.tzinfo else v
+            for v in row
+        ]
+
+
 def service_count(session: Session, *, include_retired: bool = False) -> int:
     stmt = select(func.count(Service.id))
     if not include_retired:
