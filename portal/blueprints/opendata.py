@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+import hashlib
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, stream_with_context
 from flask_babel import gettext as _
 
 from portal.caching import public_page
 from portal.extensions import db
 from portal.services import opendata as svc
 from portal.services import procedures
-from portal.services.exports import iter_csv, to_xlsx
+from portal.services.exports import iter_csv
 
 bp = Blueprint("opendata", __name__, url_prefix="/open-data")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MAX_AGE = 900
 _FLAGS = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 
@@ -58,9 +62,13 @@ def services(fmt: str):
 @bp.get("/services.xlsx")
 def services_xlsx():
     include_retired = _include_retired()
-    rows = svc.naive_utc(svc.iter_service_rows(db.session, include_retired=include_retired))
+    base = Path(current_app.config.get("PORTAL_OPEN_DATA_DIR") or Path(current_app.instance_path) / "open-data")
+    database = hashlib.sha256(db.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+    folder = base / database
+    max_age = current_app.config.get("PORTAL_OPEN_DATA_XLSX_SECONDS", XLSX_MAX_AGE)
+    path = svc.services_xlsx(db.session, folder, include_retired=include_retired, max_age=max_age)
     suffix = "-tat-ca" if include_retired else ""
-    return _download(to_xlsx(svc.SERVICE_COLUMNS, rows, sheet_title="services"), XLSX, f"dich-vu-cong{suffix}.xlsx")
+    return send_file(path, mimetype=XLSX, as_attachment=True, download_name=f"dich-vu-cong{suffix}.xlsx", max_age=300)
 
 
 @bp.get("/agencies.csv")

@@ -7,14 +7,20 @@ written out as they come, so a download of any size needs the same, small amount
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import os
+import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.models import Agency, CatalogueEntry, Procedure, Service
+from portal.services.exports import to_xlsx
 
 CHUNK_ROWS = 2000
 CHUNK_CHARS = 64 * 1024
@@ -68,6 +74,32 @@ def naive_utc(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
             v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime) and v.tzinfo else v
             for v in row
         ]
+
+
+def services_xlsx(session: Session, folder: Path, *, include_retired: bool = False, max_age: float = 900) -> Path:
+    """The services as an XLSX file in `folder`, rebuilt when older than `max_age` seconds.
+
+    Building a workbook is slow (openpyxl writes some 5,000–10,000 rows a second), so one file serves
+    every download until it expires; a lock makes concurrent requests wait for one build, not start many.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / ("services-all.xlsx" if include_retired else "services.xlsx")
+
+    def fresh() -> bool:
+        return target.exists() and time.time() - target.stat().st_mtime < max_age
+
+    if fresh():
+        return target
+    with (folder / f"{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not fresh():
+            rows = naive_utc(iter_service_rows(session, include_retired=include_retired))
+            body = to_xlsx(SERVICE_COLUMNS, rows, sheet_title="services")
+            handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
+            with os.fdopen(handle, "wb") as out:
+                out.write(body)
+            os.replace(temporary, target)
+    return target
 
 
 def service_count(session: Session, *, include_retired: bool = False) -> int:

@@ -84,14 +84,35 @@ def test_empty_catalogue_is_still_valid(client, db):
     assert read_csv(client.get("/open-data/services.csv")) == []
 
 
-def test_services_xlsx(client, catalogue):
-    response = client.get("/open-data/services.xlsx")
+@pytest.fixture
+def xlsx_dir(app, tmp_path):
+    app.config["PORTAL_OPEN_DATA_DIR"] = str(tmp_path / "open-data")
+    return tmp_path / "open-data"
+
+
+def xlsx_rows(response) -> list[tuple]:
+    assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert "filename=dich-vu-cong" in response.headers["Content-Disposition"]
+    return list(load_workbook(io.BytesIO(response.get_data())).active.iter_rows(values_only=True))
+
+
+def test_services_xlsx(client, catalogue, xlsx_dir):
+    rows = xlsx_rows(client.get("/open-data/services.xlsx"))
     assert list(rows[0]) == COLUMNS and len(rows) == 3
     assert rows[1][COLUMNS.index("level")] == 4
     assert rows[1][COLUMNS.index("health_since")] == datetime(2026, 5, 4, 3, 2, 1)  # UTC; Excel has no time zones
     assert rows[2][COLUMNS.index("name")].startswith("'=HYPERLINK(")
+    assert len(xlsx_rows(client.get("/open-data/services.xlsx?include_retired=1"))) == 4
+
+
+def test_the_xlsx_file_is_reused_until_it_expires(app, client, catalogue, xlsx_dir, world):
+    assert len(xlsx_rows(client.get("/open-data/services.xlsx"))) == 3
+    world.service("da-nang", None, 4, name="Dịch vụ mới")
+    world.commit()
+    assert len(xlsx_rows(client.get("/open-data/services.xlsx"))) == 3  # the file built a moment ago
+    app.config["PORTAL_OPEN_DATA_XLSX_SECONDS"] = 0
+    assert len(xlsx_rows(client.get("/open-data/services.xlsx"))) == 4
 
 
 def test_agencies_and_procedures_csv(client, catalogue, world):
