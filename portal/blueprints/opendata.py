@@ -42,6 +42,7 @@ def index():
         "opendata/index.html", summary=svc.dataset_summary(db.session), catalogues=procedures.catalogues(db.session),
         service_columns=svc.SERVICE_COLUMNS, agency_columns=svc.AGENCY_COLUMNS,
         procedure_columns=svc.PROCEDURE_COLUMNS,
+        xlsx_minutes=max(1, round(current_app.config.get("PORTAL_OPEN_DATA_XLSX_SECONDS", XLSX_MAX_AGE) / 60)),
     )
 
 
