@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/search_latency.py
 	$(PY) bench/page_throughput.py
 	$(PY) bench/service_page.py
+	$(PY) bench/open_data_export.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -55,7 +55,7 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import admin, api, auth, figures, public, status
+    from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, status
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -63,6 +63,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(figures.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(compliance.bp)
+    app.register_blueprint(opendata.bp)
+    app.register_blueprint(procedures.bp)
 
     login_manager.user_loader(auth.load_user)
     login_manager.login_view = "auth.login"
@@ -115,6 +118,8 @@ def register_template_helpers(app: Flask) -> None:
         ("public.agency_directory", _l("Cơ quan")),
         ("rankings.index", _l("Xếp hạng")),
         ("status.index", _l("Tình trạng")),
+        ("compliance.index", _l("Tuân thủ QĐ 846")),
+        ("opendata.index", _l("Dữ liệu mở")),
     ]
 
     @app.context_processor

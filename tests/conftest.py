@@ -179,3 +179,19 @@ def demo(db):
     from portal.services.seed import seed_demo
 
     return seed_demo(db.session)
+
+
+@pytest.fixture
+def admin(db):
+    """An enabled administrator (tests/helpers.py signs users in)."""
+    from tests.helpers import make_user
+
+    return make_user(db, "admin@example.vn", "admin")
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    from tests.helpers import sign_in
+
+    sign_in(client, admin)
+    return client

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue, figures
+from portal.services import catalogue, figures, procedures
+from portal.services import compliance as compliance_service
+from portal.services.importing import SCOPES
 from portal.services.openapi import openapi_document
 from portal.services.search import QueryError, parse_query, search_services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+AGENCY_CODE_RE = re.compile(r"^[a-z0-9-]{1,80}$")
 csrf.exempt(bp)
 
 
@@ -72,6 +77,103 @@ def service(service_id: int):
     if item is None:
         abort(404, description=f"no service with id {service_id}")
     return jsonify(catalogue.service_detail_json(db.session, item))
+
+
+# ---------------------------------------------------------------- procedure catalogues and compliance
+
+
+def _catalogue_param() -> procedures.CatalogueInfo:
+    """The `catalogue` asked for (default: Decision 846 when imported, else the sample); 400 / 404."""
+    listed = procedures.catalogues(db.session)
+    name = (request.args.get("catalogue") or "").strip()
+    if name and procedures.catalogue_problem(name):
+        raise QueryError("catalogue", "'catalogue' must be a catalogue name such as qd-846-2017")
+    if not name and not listed:
+        abort(404, description="no procedure catalogue has been loaded")
+    found = next((c for c in listed if c.name == (name or listed[0].name)), None)
+    if found is None:
+        abort(404, description=f"no catalogue named {name!r}")
+    return found
+
+
+def _choice_param(name: str, choices: tuple[str, ...], default: str | None) -> str | None:
+    value = (request.args.get(name) or "").strip() or default
+    if value is not None and value not in choices:
+        raise QueryError(name, f"'{name}' must be one of {', '.join(choices)}")
+    return value
+
+
+def _catalogue_json(info: procedures.CatalogueInfo) -> dict:
+    return {"name": info.name, "label": info.label, "entries": info.entries, "scopes": info.scopes,
+            "is_sample": info.is_sample}
+
+
+@bp.get("/catalogues")
+@public_page
+def catalogues():
+    items = procedures.catalogues(db.session)
+    return jsonify(items=[_catalogue_json(c) for c in items], total=len(items))
+
+
+@bp.get("/procedures")
+@public_page
+def procedure_list():
+    info = _catalogue_param()
+    scope = _choice_param("scope", SCOPES, None)
+    entries = procedures.catalogue_entries(db.session, info.name, scope)
+    items = [{
+        "code": e.procedure.code, "name": e.procedure.name, "field": e.procedure.field, "scope": e.scope,
+        "required_level": e.required_level,
+        "agency": {"code": e.agency.code, "name": e.agency.name} if e.agency else None,
+        "is_sample": e.is_sample,
+    } for e in entries]
+    return jsonify(catalogue=_catalogue_json(info), scope=scope, items=items, total=len(items))
+
+
+def _counts_json(required: int, online: int, lower_level: int, missing: int) -> dict:
+    return {"required": required, "online": online, "lower_level": lower_level, "missing": missing,
+            "compliance": round(100.0 * online / required, 2) if required else None}
+
+
+@bp.get("/compliance")
+@public_page
+def compliance():
+    info = _catalogue_param()
+    kind = _choice_param("kind", AGENCY_KINDS, "province")
+    rows = compliance_service.ranking(db.session, info.name, kind)
+    items = [{
+        "rank": r.rank, "agency": {"code": r.agency_code, "name": r.agency_name},
+        **_counts_json(r.extra["required"], r.extra["online"], r.extra["lower_level"], r.extra["missing"]),
+        "note": r.note,
+    } for r in rows]
+    return jsonify(catalogue=_catalogue_json(info), kind=kind, scope=compliance_service.scope_for_kind(kind),
+                   items=items, total=len(items))
+
+
+@bp.get("/compliance/<code>")
+@public_page
+def compliance_agency(code: str):
+    info = _catalogue_param()
+    agency = agency_service.get_by_code(db.session, code) if AGENCY_CODE_RE.match(code) else None
+    if agency is None or agency.parent_id is not None or not agency.is_current():
+        abort(404, description=f"no current top-level agency with code {code[:80]!r}")
+    summary, rows = compliance_service.agency_detail(db.session, info.name, agency)
+    standing = next(
+        (r for r in compliance_service.ranking(db.session, info.name, agency.kind) if r.agency_code == code), None
+    )
+    return jsonify(
+        catalogue=_catalogue_json(info),
+        agency=catalogue.agency_json(agency),
+        rank=standing.rank if standing else None,
+        note=standing.note if standing else None,
+        **_counts_json(summary.required, summary.online, summary.lower_level, summary.missing),
+        procedures=[{
+            "code": r.entry.procedure.code, "name": r.entry.procedure.name, "field": r.entry.procedure.field,
+            "required_level": r.entry.required_level, "state": r.cell.state, "best_level": r.cell.best_level,
+            "services": [{"id": s.id, "name": s.name, "level": s.level, "health": s.health, "url": s.url}
+                         for s in r.services],
+        } for r in rows],
+    )
 
 
 @bp.get("/openapi.json")

@@ -9,12 +9,14 @@ def register(app: Flask) -> None:
     from portal.commands.check import check_command
     from portal.commands.crawl import crawl_cli
     from portal.commands.imports import import_cli
+    from portal.commands.procedures import procedures_command
     from portal.commands.scheduler import scheduler_command
     from portal.commands.seed import seed_cli
     from portal.commands.stats import crawl_stats_command, stats_cli
     from portal.commands.users import users_cli
 
     app.cli.add_command(seed_cli)
+    import_cli.add_command(procedures_command)
     app.cli.add_command(import_cli)
     app.cli.add_command(check_command)
     app.cli.add_command(stats_cli)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from portal.models.agency import Agency
 from portal.models.base import Base, utcnow
 from portal.text import fold
 
@@ -31,7 +32,12 @@ class Procedure(Base):
 
 
 class CatalogueEntry(Base):
-    """A procedure's membership in a catalogue, e.g. Decision 846/QĐ-TTg for provinces at level 4."""
+    """A procedure's membership in a catalogue, e.g. Decision 846/QĐ-TTg for provinces at level 4.
+
+    `scope` is "ministry" (required of ministries and government agencies) or "province" (of every
+    province). `agency` narrows an entry to the one agency responsible for it, as Decision 846 lists
+    each ministry's procedures under that ministry; a merged agency's entries pass to its successor.
+    """
 
     __tablename__ = "catalogue_entries"
     __table_args__ = (UniqueConstraint("catalogue", "procedure_id", "scope"),)
@@ -42,5 +48,7 @@ class CatalogueEntry(Base):
     scope: Mapped[str] = mapped_column(String(30))
     required_level: Mapped[int]
     is_sample: Mapped[bool] = mapped_column(default=False)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
 
     procedure: Mapped[Procedure] = relationship(back_populates="memberships")
+    agency: Mapped[Agency | None] = relationship()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES
+from portal.services.importing import SCOPES
 
 _ERROR = {
     "type": "object",
@@ -173,6 +174,136 @@ def _errors(*codes: int) -> dict[str, Any]:
     }
 
 
+_CATALOGUE = {
+    "type": "object",
+    "required": ["name", "label", "entries", "scopes", "is_sample"],
+    "properties": {
+        "name": {"type": "string", "description": "Catalogue name, e.g. qd-846-2017 (Decision 846/QĐ-TTg)"},
+        "label": {"type": "string", "description": "Title in Vietnamese"},
+        "entries": {"type": "integer", "description": "Procedures listed, all scopes together"},
+        "scopes": {"type": "object", "additionalProperties": {"type": "integer"},
+                   "description": "Procedures listed per scope (ministry, province)"},
+        "is_sample": {"type": "boolean", "description": "Sample data for illustration, not the official list"},
+    },
+}
+
+_COUNTS = {
+    "required": {"type": "integer", "description": "Procedures the agency must offer online"},
+    "online": {"type": "integer", "description": "Of which an active service is online at the required level or above"},
+    "lower_level": {"type": "integer", "description": "Of which the best active service is below the required level"},
+    "missing": {"type": "integer", "description": "Of which no active service exists"},
+    "compliance": {"type": ["number", "null"], "description": "online / required, in percent (0–100)"},
+}
+
+_COMPLIANCE = {
+    "type": "object",
+    "required": ["catalogue", "kind", "scope", "items", "total"],
+    "properties": {
+        "catalogue": {"$ref": "#/components/schemas/Catalogue"},
+        "kind": {"type": "string", "enum": list(AGENCY_KINDS)},
+        "scope": {"type": "string", "enum": list(SCOPES), "description": "The catalogue scope this kind must offer"},
+        "items": {
+            "type": "array",
+            "description": "Ranked by compliance, ties broken by the number online; tied agencies share a rank "
+                           "(1, 2, 2, 4); agencies with nothing online at the required level come last "
+                           "(note none_online); agencies the catalogue requires nothing of are left out",
+            "items": {
+                "type": "object",
+                "required": ["rank", "agency", *_COUNTS, "note"],
+                "properties": {
+                    "rank": {"type": "integer", "minimum": 1},
+                    "agency": _AGENCY_REF,
+                    **_COUNTS,
+                    "note": {"type": ["string", "null"], "enum": ["none_online", None]},
+                },
+            },
+        },
+        "total": {"type": "integer"},
+    },
+}
+
+_COMPLIANCE_AGENCY = {
+    "type": "object",
+    "required": ["catalogue", "agency", "rank", "note", *_COUNTS, "procedures"],
+    "properties": {
+        "catalogue": {"$ref": "#/components/schemas/Catalogue"},
+        "agency": {"$ref": "#/components/schemas/Agency"},
+        "rank": {"type": ["integer", "null"], "description": "Rank among its kind; null when nothing is required"},
+        "note": {"type": ["string", "null"], "enum": ["none_online", None]},
+        **_COUNTS,
+        "procedures": {
+            "type": "array",
+            "description": "The required procedures: missing first, then below the required level, then online",
+            "items": {
+                "type": "object",
+                "required": ["code", "name", "field", "required_level", "state", "best_level", "services"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "field": {"type": ["string", "null"]},
+                    "required_level": {"type": "integer", "enum": [3, 4]},
+                    "state": {"type": "string", "enum": ["online", "lower_level", "missing"]},
+                    "best_level": {"type": ["integer", "null"], "enum": [3, 4, None]},
+                    "services": {
+                        "type": "array",
+                        "description": "Active services of the agency, its sub-units and predecessors for it",
+                        "items": {
+                            "type": "object",
+                            "required": ["id", "name", "level", "health", "url"],
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "name": {"type": "string"},
+                                "level": {"type": "integer", "enum": [3, 4]},
+                                "health": {"type": "string", "enum": list(HEALTH_STATES)},
+                                "url": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+_PROCEDURES = {
+    "type": "object",
+    "required": ["catalogue", "scope", "items", "total"],
+    "properties": {
+        "catalogue": {"$ref": "#/components/schemas/Catalogue"},
+        "scope": {"type": ["string", "null"], "enum": [*SCOPES, None]},
+        "items": {
+            "type": "array",
+            "description": "Entries by scope, then field (Vietnamese order), then code",
+            "items": {
+                "type": "object",
+                "required": ["code", "name", "field", "scope", "required_level", "agency", "is_sample"],
+                "properties": {
+                    "code": {"type": "string", "description": "National procedure code, e.g. 1.000178"},
+                    "name": {"type": "string"},
+                    "field": {"type": ["string", "null"]},
+                    "scope": {"type": "string", "enum": list(SCOPES)},
+                    "required_level": {"type": "integer", "enum": [3, 4]},
+                    "agency": {**_AGENCY_REF, "type": ["object", "null"],
+                               "description": "The one agency responsible; null: every agency of the scope"},
+                    "is_sample": {"type": "boolean"},
+                },
+            },
+        },
+        "total": {"type": "integer"},
+    },
+}
+
+_CATALOGUE_PARAM = _param(
+    "catalogue", {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,79}$"},
+    "Catalogue name; default qd-846-2017 (Decision 846/QĐ-TTg) when imported, else the sample catalogue. "
+    "400 when malformed, 404 when unknown",
+)
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 SERVICE_FILTERS = [
     _param("q", {"type": "string"}, "Search text; diacritics, case and đ are ignored"),
     _param("agency", {"type": "string"}, "Agency code; includes its sub-units"),
@@ -263,6 +394,65 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/v1/catalogues": {
+        "get": {
+            "summary": "Procedure catalogues (such as Decision 846/QĐ-TTg), unpaged",
+            "operationId": "listCatalogues",
+            "responses": {
+                "200": _ok("Catalogues, the official Decision 846 list first", {
+                    "type": "object",
+                    "required": ["items", "total"],
+                    "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Catalogue"}},
+                        "total": {"type": "integer"},
+                    },
+                }),
+            },
+        }
+    },
+    "/api/v1/procedures": {
+        "get": {
+            "summary": "The procedures of a catalogue with their required level, unpaged",
+            "operationId": "listProcedures",
+            "parameters": [
+                _CATALOGUE_PARAM,
+                _param("scope", {"type": "string", "enum": list(SCOPES)},
+                       "ministry: required of ministries and government agencies; province: of every province"),
+            ],
+            "responses": {
+                "200": _ok("Catalogue entries", {"$ref": "#/components/schemas/Procedures"}),
+                **_errors(400, 404),
+            },
+        }
+    },
+    "/api/v1/compliance": {
+        "get": {
+            "summary": "Compliance ranking: share of required procedures online at the required level",
+            "operationId": "getCompliance",
+            "parameters": [
+                _CATALOGUE_PARAM,
+                _param("kind", {"type": "string", "enum": list(AGENCY_KINDS)}, "Agency kind; default province"),
+            ],
+            "responses": {
+                "200": _ok("Today's agencies of the kind, ranked", {"$ref": "#/components/schemas/Compliance"}),
+                **_errors(400, 404),
+            },
+        }
+    },
+    "/api/v1/compliance/{code}": {
+        "get": {
+            "summary": "One agency's required procedures: which are online, below the required level or missing",
+            "operationId": "getAgencyCompliance",
+            "parameters": [
+                _param("code", {"type": "string"}, "Code of a current top-level agency", "path"),
+                _CATALOGUE_PARAM,
+            ],
+            "responses": {
+                "200": _ok("The agency's compliance", {"$ref": "#/components/schemas/ComplianceAgency"}),
+                **_errors(400, 404),
+            },
+        }
+    },
     "/api/v1/openapi.json": {
         "get": {
             "summary": "This description",
@@ -288,6 +478,10 @@ SCHEMAS: dict[str, Any] = {
     "Service": _SERVICE,
     "ServiceDetail": _SERVICE_DETAIL,
     "AgencyFigures": _AGENCY_FIGURES,
+    "Catalogue": _CATALOGUE,
+    "Procedures": _PROCEDURES,
+    "Compliance": _COMPLIANCE,
+    "ComplianceAgency": _COMPLIANCE_AGENCY,
 }
 
 

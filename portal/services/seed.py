@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import random
+import zlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from portal.models import Agency, ReportFigure, Service
+from portal.models import Agency, CatalogueEntry, Procedure, ReportFigure, Service
+from portal.services import procedures
 from portal.text import fold, lower_nfc
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -188,14 +190,68 @@ def load_demo_services(session: Session, agencies: dict[str, Agency]) -> int:
     return added
 
 
+def _current_successor(agency: Agency) -> Agency | None:
+    seen = set()
+    while not agency.is_current():
+        if agency.successor is None or agency.id in seen:
+            return None
+        seen.add(agency.id)
+        agency = agency.successor
+    return agency
+
+
+def load_demo_catalogue(session: Session) -> tuple[int, int]:
+    """Load the sample Decision 846 catalogue and tie the demo services to it; returns (entries, services added).
+
+    Sample services whose name is a sample procedure's get linked to it; each ministry named as
+    responsible for a sample procedure gets its service, at the required level, one lower, or none
+    (fixed per procedure code), so the compliance matrix shows a realistic mix.
+    """
+    plan = procedures.load_sample_catalogue(session)
+    existing = set(session.execute(select(Service.agency_id, Service.url)).all())
+    added = 0
+    entries = session.execute(
+        select(CatalogueEntry).where(
+            CatalogueEntry.catalogue == procedures.SAMPLE_CATALOGUE, CatalogueEntry.agency_id.is_not(None)
+        )
+    ).scalars().all()
+    for entry in sorted(entries, key=lambda e: e.procedure.code):
+        agency = _current_successor(entry.agency) if entry.agency else None
+        choice = zlib.crc32(entry.procedure.code.encode()) % 10
+        if agency is None or choice >= 8:
+            continue
+        level = entry.required_level if choice < 6 else 3
+        url = _sample_url(agency, entry.procedure.name)
+        if (agency.id, url) in existing:
+            continue
+        session.add(Service(agency_id=agency.id, procedure_id=entry.procedure_id, name=entry.procedure.name,
+                            field=entry.procedure.field, level=level, url=url, is_sample=True))
+        existing.add((agency.id, url))
+        added += 1
+    session.flush()
+    sample_procedures = session.execute(
+        select(Procedure).join(CatalogueEntry).where(CatalogueEntry.catalogue == procedures.SAMPLE_CATALOGUE).distinct()
+    ).scalars().all()
+    for procedure in sample_procedures:
+        session.execute(
+            update(Service)
+            .where(Service.procedure_id.is_(None), Service.is_sample, Service.name_folded == fold(procedure.name))
+            .values(procedure_id=procedure.id)
+        )
+    return len(plan.entries), added
+
+
 def seed_demo(session: Session) -> dict[str, int]:
     """Load all demo data; safe to run again (nothing is duplicated)."""
     agencies = load_agencies(session)
     figures = load_report_2016(session, agencies)
     added = load_demo_services(session, agencies)
+    session.flush()
+    entries, catalogue_services = load_demo_catalogue(session)
     session.commit()
     total = session.execute(select(func.count(Service.id))).scalar_one()
-    return {"agencies": len(agencies), "report_figures": figures, "services_added": added, "services": total}
+    return {"agencies": len(agencies), "report_figures": figures, "services_added": added + catalogue_services,
+            "services": total, "catalogue_entries": entries}
 
 
 _ACTIONS = [

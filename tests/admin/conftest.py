@@ -30,20 +30,11 @@ def agencies(db):
     return items
 
 
-@pytest.fixture
-def admin(db):
-    return make_user(db, "admin@example.vn", "admin")
-
 
 @pytest.fixture
 def officer(db, agencies):
     return make_user(db, "canbo@hanoi.gov.vn", "officer", agencies["ha-noi"])
 
-
-@pytest.fixture
-def admin_client(client, admin):
-    sign_in(client, admin)
-    return client
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_user, sign_in
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "stats"
 CONTENT_TYPES = {".html": "text/html", ".json": "application/json"}
 
@@ -101,12 +99,3 @@ def agencies(db):
     return items
 
 
-@pytest.fixture
-def admin(db):
-    return make_user(db, "admin@example.vn", "admin")
-
-
-@pytest.fixture
-def admin_client(client, admin):
-    sign_in(client, admin)
-    return client
