@@ -1,5 +1,6 @@
 """`portal crawl availability` and the scheduler's jobs, with fake checkers (no network)."""
 
+import io
 import threading
 import time
 from datetime import timedelta
@@ -43,7 +44,7 @@ def test_crawl_availability_refuses_a_second_sweep(runner, db, monkeypatch):
 def test_scheduler_jobs_never_overlap(app, db):
     sched = scheduler.add_jobs(BackgroundScheduler(), app, checker_factory=lambda config: FakeChecker())
     jobs = {job.id: job for job in sched.get_jobs()}
-    assert set(jobs) == {"sweep", "recheck", "rollup", "purge", "alerts", "stats"}
+    assert set(jobs) == {"sweep", "recheck", "rollup", "purge", "alerts", "stats", "open-data"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True
 
@@ -74,6 +75,22 @@ def test_scheduler_sweep_job_runs_in_app_context_and_skips_while_locked(app, db)
     assert db.session.execute(select(func.count()).select_from(JobLock)).scalar_one() == 0
     for job_id in ("recheck", "rollup", "purge", "alerts", "stats"):
         sched.get_job(job_id).func()  # each runs cleanly in its own app context
+
+
+def test_open_data_job_builds_the_xlsx_before_a_visitor_asks(app, db, tmp_path):
+    from openpyxl import load_workbook
+
+    app.config["PORTAL_OPEN_DATA_DIR"] = str(tmp_path)
+    agency = make_agency(db.session)
+    make_services(db.session, agency, 3)
+    sched = scheduler.add_jobs(BackgroundScheduler(), app, checker_factory=lambda config: FakeChecker())
+    sched.get_job("open-data").func()
+    (built,) = [p for p in tmp_path.rglob("services.xlsx")]
+    stamp = built.stat().st_mtime_ns
+    response = app.test_client().get("/open-data/services.xlsx")
+    assert response.status_code == 200 and built.stat().st_mtime_ns == stamp
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    assert sheet.max_row == 4
 
 
 def test_max_instances_keeps_a_slow_job_single(app):

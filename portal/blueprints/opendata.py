@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, stream_with_context
 from flask_babel import gettext as _
 
@@ -17,7 +14,6 @@ from portal.services.exports import iter_csv
 bp = Blueprint("opendata", __name__, url_prefix="/open-data")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-XLSX_MAX_AGE = 900
 _FLAGS = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 
@@ -42,7 +38,7 @@ def index():
         "opendata/index.html", summary=svc.dataset_summary(db.session), catalogues=procedures.catalogues(db.session),
         service_columns=svc.SERVICE_COLUMNS, agency_columns=svc.AGENCY_COLUMNS,
         procedure_columns=svc.PROCEDURE_COLUMNS,
-        xlsx_minutes=max(1, round(current_app.config.get("PORTAL_OPEN_DATA_XLSX_SECONDS", XLSX_MAX_AGE) / 60)),
+        xlsx_minutes=max(1, round(svc.xlsx_max_age(current_app.config) / 60)),
     )
 
 
@@ -63,11 +59,10 @@ def services(fmt: str):
 @bp.get("/services.xlsx")
 def services_xlsx():
     include_retired = _include_retired()
-    base = Path(current_app.config.get("PORTAL_OPEN_DATA_DIR") or Path(current_app.instance_path) / "open-data")
-    database = hashlib.sha256(db.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
-    folder = base / database
-    max_age = current_app.config.get("PORTAL_OPEN_DATA_XLSX_SECONDS", XLSX_MAX_AGE)
-    path = svc.services_xlsx(db.session, folder, include_retired=include_retired, max_age=max_age)
+    folder = svc.xlsx_folder(current_app.config, current_app.instance_path,
+                             db.engine.url.render_as_string(hide_password=True))
+    path = svc.services_xlsx(db.session, folder, include_retired=include_retired,
+                             max_age=svc.xlsx_max_age(current_app.config))
     suffix = "-tat-ca" if include_retired else ""
     return send_file(path, mimetype=XLSX, as_attachment=True, download_name=f"dich-vu-cong{suffix}.xlsx", max_age=300)
 

@@ -25,6 +25,7 @@ from flask.cli import with_appcontext
 from portal.extensions import db
 from portal.models import utcnow
 from portal.services import availability, jobs, monitor
+from portal.services.opendata import xlsx_max_age as opendata_max_age
 
 log = logging.getLogger("portal.scheduler")
 
@@ -50,7 +51,7 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
 
 def add_jobs(scheduler: BaseScheduler, app: Flask,
              checker_factory: Callable[[Any], monitor.Checker] = jobs.real_checker) -> BaseScheduler:
-    """Add the jobs: sweep, recheck, rollup, purge, alerts, and the daily stats crawl."""
+    """Add the jobs: sweep, recheck, rollup, purge, alerts, the daily stats crawl and the open-data XLSX."""
     config = app.config
     checker = checker_factory(config)
     now = utcnow()
@@ -83,6 +84,10 @@ def add_jobs(scheduler: BaseScheduler, app: Flask,
     scheduler.add_job(_in_app(app, "stats", lambda: jobs.stats_crawl(db.session, config)),
                       CronTrigger(hour=2, minute=30, timezone=zone, jitter=900), id="stats",
                       name="Crawl the statistics pages (application figures)", **JOB_OPTIONS)
+    rebuild = max(60, int(opendata_max_age(config) / 3))
+    scheduler.add_job(_in_app(app, "open-data", lambda: jobs.open_data_xlsx(db.session, config, app.instance_path)),
+                      IntervalTrigger(seconds=rebuild, jitter=30), id="open-data",
+                      name="Rebuild the open-data XLSX downloads", next_run_time=soon(30, 90), **JOB_OPTIONS)
     return scheduler
 
 

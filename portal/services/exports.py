@@ -66,6 +66,8 @@ def _sheet_title(title: str) -> str:
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> WriteOnlyCell:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)  # Excel has no time zones: UTC
     if isinstance(value, bool | int | float | Decimal | dt.date | dt.datetime | dt.time) or value is None:
         return WriteOnlyCell(sheet, value=value)
     cell = WriteOnlyCell(sheet, value=neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value))))

@@ -77,5 +77,15 @@ def purge(session: Session, config: Mapping[str, Any], now: datetime | None = No
         monitor.release_lock(session, PURGE_LOCK, holder)
 
 
+def open_data_xlsx(session: Session, config: Mapping[str, Any], instance_path: str) -> str:
+    """Rebuild the open-data XLSX downloads before they expire, so no visitor waits for a build."""
+    from portal.services import opendata
+
+    folder = opendata.xlsx_folder(config, instance_path, session.get_bind().url.render_as_string(hide_password=True))
+    max_age = opendata.xlsx_max_age(config) / 2
+    paths = [opendata.services_xlsx(session, folder, include_retired=flag, max_age=max_age) for flag in (False, True)]
+    return ", ".join(p.name for p in paths)
+
+
 def deliver_alerts(session: Session, config: Mapping[str, Any]) -> alerts.DeliveryReport:
     return alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))

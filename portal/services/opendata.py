@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,17 @@ def iter_service_rows(session: Session, *, include_retired: bool = False) -> Ite
         result.close()
 
 
-def naive_utc(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
-    """Rows with time-zone-aware datetimes made naive UTC, as Excel has no time zones."""
-    for row in rows:
-        yield [
-            v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime) and v.tzinfo else v
-            for v in row
-        ]
+XLSX_MAX_AGE = 900
+
+
+def xlsx_folder(config: Mapping[str, Any], instance_path: str, database_url: str) -> Path:
+    """Where the XLSX downloads of one database are kept (PORTAL_OPEN_DATA_DIR, else instance/open-data)."""
+    base = Path(config.get("PORTAL_OPEN_DATA_DIR") or Path(instance_path) / "open-data")
+    return base / hashlib.sha256(database_url.encode()).hexdigest()[:12]
+
+
+def xlsx_max_age(config: Mapping[str, Any]) -> float:
+    return float(config.get("PORTAL_OPEN_DATA_XLSX_SECONDS", XLSX_MAX_AGE))
 
 
 def services_xlsx(session: Session, folder: Path, *, include_retired: bool = False, max_age: float = 900) -> Path:
@@ -93,8 +98,8 @@ def services_xlsx(session: Session, folder: Path, *, include_retired: bool = Fal
     with (folder / f"{target.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not fresh():
-            rows = naive_utc(iter_service_rows(session, include_retired=include_retired))
-            body = to_xlsx(SERVICE_COLUMNS, rows, sheet_title="services")
+            body = to_xlsx(SERVICE_COLUMNS, iter_service_rows(session, include_retired=include_retired),
+                           sheet_title="services")
             handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
             with os.fdopen(handle, "wb") as out:
                 out.write(body)

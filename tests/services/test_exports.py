@@ -106,3 +106,10 @@ def test_xlsx_drops_characters_xml_cannot_hold():
 def test_xlsx_long_sheet_title_is_cut():
     sheet = load_workbook(io.BytesIO(to_xlsx(["x"], [], "x" * 40))).active
     assert sheet.title == "x" * 31
+
+
+def test_xlsx_writes_time_zone_aware_datetimes_as_utc():
+    hanoi = dt.timezone(dt.timedelta(hours=7))
+    body = to_xlsx(["at"], [[dt.datetime(2026, 12, 1, 9, 30, tzinfo=hanoi)]])
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet["A2"].value == dt.datetime(2026, 12, 1, 2, 30)
