@@ -25,7 +25,7 @@ translations: $(MO_FILES)
 
 ## translations-update: extract messages and merge them into every catalogue (en)
 translations-update: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-output --no-location -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs '.* .venv bench tests' --sort-output --no-location -o portal/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 ## run: migrate the SQLite database, load demo data, serve the portal and its scheduler
