@@ -8,8 +8,9 @@ from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue, figures
+from portal.services import catalogue, figures, rankings
 from portal.services.openapi import openapi_document
+from portal.services.ranking import METRICS
 from portal.services.search import QueryError, parse_query, search_services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -72,6 +73,25 @@ def service(service_id: int):
     if item is None:
         abort(404, description=f"no service with id {service_id}")
     return jsonify(catalogue.service_detail_json(db.session, item))
+
+
+@bp.get("/rankings")
+@public_page
+def ranking_index():
+    return jsonify(rankings.index_json(rankings.period_index(db.session)))
+
+
+@bp.get("/rankings/<metric>")
+@public_page
+def ranking(metric: str):
+    if metric not in METRICS:
+        return error_response(404, f"unknown metric {metric[:40]!r}; see /api/v1/rankings", "metric")
+    index = rankings.period_index(db.session)
+    selection = rankings.choose(
+        db.session, metric=metric, kind=request.args.get("kind"), source=request.args.get("source"),
+        period=request.args.get("period"), index=index,
+    )
+    return jsonify(rankings.ranking_json(rankings.ranking(db.session, selection, index=index)))
 
 
 @bp.get("/openapi.json")
