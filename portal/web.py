@@ -55,12 +55,13 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import api, figures, public, status
+    from portal.blueprints import api, figures, public, rankings, status
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(figures.bp)
+    app.register_blueprint(rankings.bp)
 
     from portal.models import User
 
