@@ -275,7 +275,7 @@ def choose(
     if source is None:
         if chosen is not None:
             usable = [s for s in ("verified", "reported") if not _unsupported(s, metric, chosen, index)]
-            source = usable[0] if usable else "verified"
+            source = usable[0] if usable else ("reported" if chosen.kind == "year" else "verified")
         else:
             source = "verified" if metric in SUPPORTED[("verified", CURRENT)] else "reported"
     if chosen is None:
@@ -554,6 +554,12 @@ def inputs(session: Session, selection: Selection, *, metrics: Iterable[str] | N
         basis = selection.basis or period
         raw = _report_year(session, basis.key) if basis.kind == "year" else _report_quarter(session, basis.key)
         figures = {k: v for k, v in _roll_up(frame, raw, own_first=True).items() if k in frame.final}
+        hosts = {frame.final[top_id] for top_id in figures}
+        keys = {k for values in figures.values() for k in values}
+        for top_id, final_id in frame.final.items():
+            # an agency of the report's time without figures makes its successor's sums unknown, not smaller
+            if top_id not in figures and final_id in hosts and frame.agencies[top_id].valid_on(basis.last_day):
+                figures[top_id] = dict.fromkeys(keys)
     else:
         figures = _verified_figures(session, frame, period, wanted, today)
     agencies = frame.agencies
