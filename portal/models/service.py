@@ -26,6 +26,8 @@ class Service(Base):
         Index("ix_services_agency_status", "agency_id", "status"),
         Index("ix_services_status_health", "status", "health"),
         Index("ix_services_due", "status", "next_check_at"),
+        # covers the per-agency counts of the rankings (now, and as at the end of a quarter)
+        Index("ix_services_rankings", "agency_id", "level", "health", "status", "created_at", "retired_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

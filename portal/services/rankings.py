@@ -8,8 +8,9 @@ by `ranking.ranking_from_report` (DESIGN §5 ties). Two sources are kept apart:
   reports (QuarterlyReport, periods "2026-Q3", …); for the period `current`, the latest reported figures
   summed into today's agencies.
 - `verified`: what the portal observed — registered services (active now, or registered by the end of a
-  quarter), the share working now, availability from the daily roll-ups (30 days for `current`, the
-  quarter's days otherwise) and the newest published crawled application counts of the period.
+  quarter), the share working now, availability (the share of checks that found the agency's services
+  working, from the per-agency daily roll-up totals, over whole days: the 30 days to yesterday for `current`,
+  the quarter's days so far otherwise) and the newest published crawled application counts of the period.
 
 A ranking of a period uses the agencies valid on the period's last day (today for `current`).
 """
@@ -22,16 +23,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
     AGENCY_KINDS,
     INDEX_COLUMNS,
     Agency,
+    AgencyDailyRollup,
     ApplicationStat,
-    Check,
-    DailyRollup,
     QuarterlyReport,
     ReportFigure,
     Service,
@@ -404,32 +404,24 @@ def _service_counts(session: Session, period: Period) -> dict[int, dict[str, int
     return out
 
 
+def availability_days(period: Period, today: date) -> tuple[date, date]:
+    """The whole days an availability ranking covers: the 30 days to yesterday, or the quarter's days so far."""
+    yesterday = today - timedelta(days=1)
+    if period.kind == CURRENT:
+        return today - timedelta(days=CURRENT_DAYS), yesterday
+    return period.first_day, min(period.last_day, yesterday)
+
+
 def _availability_counts(session: Session, period: Period, today: date) -> dict[int, dict[str, int]]:
-    """Checks and working checks per agency over the period's days: roll-ups before today, raw checks today."""
-    out: dict[int, dict[str, int]] = {}
-    last = min(period.last_day, today)
-    if period.first_day < today:
-        stmt = (
-            select(Service.agency_id, func.sum(DailyRollup.checks), func.sum(DailyRollup.up + DailyRollup.degraded))
-            .join(Service, Service.id == DailyRollup.service_id)
-            .where(DailyRollup.day >= period.first_day, DailyRollup.day <= min(last, today - timedelta(days=1)),
-                   _registered(period))
-            .group_by(Service.agency_id)
-        )
-        for agency_id, checks, ok in session.execute(stmt):
-            out[agency_id] = {"checks": int(checks or 0), "checks_ok": int(ok or 0)}
-    if period.first_day <= today <= period.last_day:
-        stmt = (
-            select(Service.agency_id, func.count(), func.sum(case((Check.outcome != "down", 1), else_=0)))
-            .join(Service, Service.id == Check.service_id)
-            .where(Check.checked_at >= day_bounds(today)[0], _registered(period))
-            .group_by(Service.agency_id)
-        )
-        for agency_id, checks, ok in session.execute(stmt):
-            row = out.setdefault(agency_id, {"checks": 0, "checks_ok": 0})
-            row["checks"] += int(checks or 0)
-            row["checks_ok"] += int(ok or 0)
-    return out
+    """Checks and working checks per agency over the period's whole days, from the per-agency daily totals."""
+    first, last = availability_days(period, today)
+    stmt = (
+        select(AgencyDailyRollup.agency_id, func.sum(AgencyDailyRollup.checks), func.sum(AgencyDailyRollup.working))
+        .where(AgencyDailyRollup.day >= first, AgencyDailyRollup.day <= last)
+        .group_by(AgencyDailyRollup.agency_id)
+    )
+    return {agency_id: {"checks": int(checks or 0), "checks_ok": int(ok or 0)}
+            for agency_id, checks, ok in session.execute(stmt)}
 
 
 def _crawled(session: Session, quarter: str) -> dict[int, dict[str, Any]]:

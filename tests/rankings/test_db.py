@@ -4,9 +4,9 @@ sub-units, the 2025 reorganisation, ties, unsupported requests, and aggregation 
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func
 
-from portal.models import Check
+from portal.models import AgencyDailyRollup, Check, DailyRollup, Service
 from portal.services import rankings
 from portal.services.agencies import get_by_code
 from portal.services.ranking import NO_ACTIVE_SERVICE, NO_DATA
@@ -118,11 +118,11 @@ def observed(db):
     services(s, an, l3=2, status="retired")
     unknown = services(s, binh, l3=2, l4=3, health="unknown")
     rollups(s, up[0], 1, checks=10, up=9)
-    rollups(s, up[0], 29, checks=10, up=5, degraded=5)
-    rollups(s, up[0], 30, checks=100, up=0)  # outside the 30 days
+    rollups(s, up[0], 30, checks=10, up=5, degraded=5)
+    rollups(s, up[0], 31, checks=100, up=0)  # outside the 30 days to yesterday
+    rollups(s, up[0], 0, checks=50, up=0)  # today: not a whole day yet
     now = datetime.now(UTC)
-    s.add_all([Check(service_id=up[0].id, checked_at=now, outcome="up", reason="ok", elapsed_ms=100),
-               Check(service_id=up[0].id, checked_at=now, outcome="down", reason="timeout", elapsed_ms=100)])
+    s.add_all([Check(service_id=up[0].id, checked_at=now, outcome="down", reason="timeout", elapsed_ms=100)])
     rollups(s, unknown[0], 2, checks=4, up=4)
     crawled(s, an, online=100, total=400, observed_at=now - timedelta(days=2))
     crawled(s, an, online=50, total=200, observed_at=now - timedelta(days=5))
@@ -153,7 +153,40 @@ def test_verified_working_share_and_availability(db, observed):
     assert [(r.agency_code, r.rank, r.note) for r in availability] == [
         ("binh", 1, None), ("an", 2, None), ("ca", 3, NO_ACTIVE_SERVICE)]
     assert availability[0].value == 1.0
-    assert availability[1].value == pytest.approx((9 + 10 + 1) / (10 + 10 + 2))
+    assert availability[1].value == pytest.approx((9 + 10) / (10 + 10))
+
+
+def test_availability_totals_per_agency_follow_the_roll_ups(db):
+    """The triggers keep agency_daily_rollups equal to the roll-ups grouped by the services' agencies."""
+    s = db.session
+    first, second = agency(s, "nhat", "Tỉnh Nhất"), agency(s, "nhi", "Tỉnh Nhì")
+    one, two = services(s, first, l3=2)
+    rollups(s, one, 1, checks=10, up=8)
+    rollups(s, two, 1, checks=20, up=10, degraded=5)
+    rollups(s, two, 2, checks=4, up=4)
+    s.commit()
+
+    def totals():
+        return sorted(tuple(r) for r in s.execute(db.select(
+            AgencyDailyRollup.agency_id, AgencyDailyRollup.day, AgencyDailyRollup.checks, AgencyDailyRollup.working)
+            .where(AgencyDailyRollup.checks != 0)))
+
+    def grouped():
+        return sorted(tuple(r) for r in s.execute(db.select(
+            Service.agency_id, DailyRollup.day, func.sum(DailyRollup.checks),
+            func.sum(DailyRollup.up + DailyRollup.degraded)).join(Service, Service.id == DailyRollup.service_id)
+            .group_by(Service.agency_id, DailyRollup.day)))
+
+    assert totals() == grouped() and len(totals()) == 2
+    s.execute(db.update(DailyRollup).where(DailyRollup.service_id == one.id).values(checks=12, up=12))
+    s.execute(db.delete(DailyRollup).where(DailyRollup.service_id == two.id, DailyRollup.checks == 4))
+    s.commit()
+    assert totals() == grouped()
+    two.agency_id = second.id  # the service moves with its history
+    s.commit()
+    assert totals() == grouped()
+    assert {row[0] for row in totals()} == {first.id, second.id}
+    assert ranked(s, "availability").by_code()["nhi"].value == 15 / 20
 
 
 def test_verified_applications_are_the_newest_published_snapshot_of_the_quarter(db, observed):
