@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/search_latency.py
 	$(PY) bench/page_throughput.py
 	$(PY) bench/service_page.py
+	$(PY) bench/rankings.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

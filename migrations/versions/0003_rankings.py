@@ -1,4 +1,4 @@
-"""rankings: per-agency daily roll-up totals kept by triggers, covering index for per-agency service counts
+"""rankings: per-agency daily roll-up totals kept by triggers, covering indexes for per-agency service counts
 
 Revision ID: 0003
 Revises: 0001
@@ -26,13 +26,15 @@ def upgrade():
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_agency_daily_rollups_agency_id_agencies')),
     sa.PrimaryKeyConstraint('day', 'agency_id', name=op.f('pk_agency_daily_rollups'))
     )
-    op.create_index('ix_services_rankings', 'services',
-                    ['agency_id', 'level', 'health', 'status', 'created_at', 'retired_at'], unique=False)
+    op.create_index('ix_services_rankings', 'services', ['status', 'agency_id', 'level', 'health'], unique=False)
+    op.create_index('ix_services_rankings_since', 'services', ['created_at', 'status', 'agency_id', 'level'],
+                    unique=False)
     op.execute(BACKFILL)
     create_rollup_triggers(op.get_bind())
 
 
 def downgrade():
     drop_rollup_triggers(op.get_bind())
+    op.drop_index('ix_services_rankings_since', table_name='services')
     op.drop_index('ix_services_rankings', table_name='services')
     op.drop_table('agency_daily_rollups')

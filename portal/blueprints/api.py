@@ -14,8 +14,8 @@ from portal.services.ranking import METRICS
 from portal.services.search import QueryError, parse_query, search_services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_ID = 2**31 - 1  # ids are 32-bit integers: PostgreSQL refuses a larger one in a query
 csrf.exempt(bp)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: PostgreSQL refuses a larger one in a query
 
 
 def error_response(status: int, message: str, param: str | None = None):
@@ -37,7 +37,8 @@ def refuse_nul_characters():
         abort(404)
     for name, value in request.args.items(multi=True):
         if "\x00" in value or "\x00" in name:
-            raise QueryError(name.replace("\x00", ""), f"'{name}' must not contain NUL characters")
+            param = name.replace("\x00", "")
+            raise QueryError(param, f"'{param}' must not contain NUL characters")
 
 
 @bp.get("/agencies")

@@ -225,6 +225,12 @@ _RANKING = {
         "agencies_on": {"type": "string", "format": "date",
                         "description": "The agencies are those valid on this day (the period's last day)"},
         "total": {"type": "integer"},
+        "availability_days": {
+            "type": "object", "required": ["first_day", "last_day"],
+            "description": "availability only: the whole days covered (30 days to yesterday for current)",
+            "properties": {"first_day": {"type": "string", "format": "date"},
+                           "last_day": {"type": "string", "format": "date"}},
+        },
         "merged": {
             "type": "array",
             "description": "Agencies whose figures include merged (former) agencies",

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
     AGENCY_KINDS,
     INDEX_COLUMNS,
+    SERVICE_STATUSES,
     Agency,
     AgencyDailyRollup,
     ApplicationStat,
@@ -343,10 +344,6 @@ class _Frame:
     top: dict[int, int]
     final: dict[int, int]  # top id -> id of the valid top agency of `kind` it counts for
 
-    @property
-    def table(self) -> list[_Agency]:
-        return [self.agencies[i] for i in sorted(set(self.final.values()))]
-
 
 def _frame(session: Session, kind: str, day: date) -> _Frame:
     agencies = {
@@ -379,28 +376,43 @@ def _frame(session: Session, kind: str, day: date) -> _Frame:
 # ---------------------------------------------------------------- figures from the database
 
 
-def _registered(period: Period):
-    """Services the agency had: active now (current), or registered by the quarter's end and not retired."""
-    if period.kind == CURRENT:
-        return Service.status == "active"
-    end = day_bounds(period.last_day)[1]
-    return and_(Service.created_at < end, or_(Service.status == "active", Service.retired_at >= end))
-
-
 def _service_counts(session: Session, period: Period) -> dict[int, dict[str, int]]:
+    """Active services per agency and level, and how many work now (health counts only make sense now).
+
+    For a quarter: the services registered by its end and not retired by then, counted as the active ones
+    less those registered since, plus those retired since — so only services changed after the quarter's end
+    are read one by one, whatever the size of the catalogue.
+    """
     out: dict[int, dict[str, int]] = {}
+
+    def row_of(agency_id: int) -> dict[str, int]:
+        return out.setdefault(agency_id, {"services_l3": 0, "services_l4": 0, "working": 0, "checked": 0})
+
     stmt = (
         select(Service.agency_id, Service.level, Service.health, func.count())
-        .where(_registered(period))
+        .where(Service.status == "active")
         .group_by(Service.agency_id, Service.level, Service.health)
     )
     for agency_id, level, health, n in session.execute(stmt):
-        row = out.setdefault(agency_id, {"services_l3": 0, "services_l4": 0, "working": 0, "checked": 0})
+        row = row_of(agency_id)
         row["services_l3" if level == 3 else "services_l4"] += n
         if health in ("up", "degraded"):
             row["working"] += n
         if health != "unknown":
             row["checked"] += n
+    if period.kind == CURRENT:
+        return out
+    end = day_bounds(period.last_day)[1]
+    since = (Service.status == "active", Service.created_at >= end)
+    retired = (Service.status.in_([s for s in SERVICE_STATUSES if s != "active"]), Service.created_at < end,
+               Service.retired_at >= end)
+    for condition, sign in ((since, -1), (retired, 1)):
+        stmt = (select(Service.agency_id, Service.level, func.count()).where(*condition)
+                .group_by(Service.agency_id, Service.level))
+        for agency_id, level, n in session.execute(stmt):
+            row_of(agency_id)["services_l3" if level == 3 else "services_l4"] += sign * n
+    for row in out.values():
+        row["working"] = row["checked"] = 0
     return out
 
 
@@ -583,6 +595,7 @@ class Ranking:
     day: date
     left_out: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, reason)
     counterpart: Ranking | None = None
+    days: tuple[date, date] | None = None  # the whole days an availability ranking covers
 
     def by_code(self) -> dict[str, RankRow]:
         return {row.agency_code: row for row in self.rows}
@@ -633,6 +646,8 @@ def ranking(session: Session, selection: Selection, *, with_counterpart: bool = 
             index: PeriodIndex | None = None, now: datetime | None = None) -> Ranking:
     """The ranking of `selection`, with the other source's ranking of the same period when it has one."""
     result = rank(inputs(session, selection, metrics={selection.metric}, now=now), selection.metric)
+    if selection.metric == "availability":
+        result.days = availability_days(selection.period, local_day(now or utcnow()))
     if with_counterpart:
         other = counterpart(selection, index or period_index(session, local_day(now or utcnow())))
         if other is not None:
@@ -727,7 +742,11 @@ def ranking_json(result: Ranking) -> dict[str, Any]:
             item["counterpart"] = _side_json(other_rows.get(row.agency_code), other.selection)
             item["movement"] = result.movement(row.agency_code)
         items.append(item)
+    extra: dict[str, Any] = {}
+    if result.days is not None:
+        extra["availability_days"] = {"first_day": result.days[0].isoformat(), "last_day": result.days[1].isoformat()}
     return {
+        **extra,
         "metric": selection.metric,
         "kind": selection.kind,
         "period": selection.period.key,

@@ -1,8 +1,10 @@
 """GET /api/v1/rankings and /api/v1/rankings/<metric>: the DESIGN §4 shape, defaults, counterparts, errors."""
 
+from datetime import timedelta
+
 import pytest
 
-from tests.rankings.helpers import expected
+from tests.rankings.helpers import expected, today
 
 
 def test_ranking_shape_reproduces_table_4_7(client, demo):
@@ -36,6 +38,13 @@ def test_defaults_are_verified_now_with_the_latest_report_alongside(client, demo
     assert merged["can-tho"] == ["hau-giang", "soc-trang"]
     assert client.get("/api/v1/rankings/services_total").get_json()["kind"] == "ministry"
     assert client.get("/api/v1/rankings/website_index").get_json()["source"] == "reported"
+
+
+def test_availability_says_which_days_it_covers(client, demo):
+    data = client.get("/api/v1/rankings/availability?kind=province").get_json()
+    first, last = today() - timedelta(days=30), today() - timedelta(days=1)
+    assert data["availability_days"] == {"first_day": first.isoformat(), "last_day": last.isoformat()}
+    assert "availability_days" not in client.get("/api/v1/rankings/services_total").get_json()
 
 
 def test_applications_of_ministries_list_who_is_left_out(client, demo):

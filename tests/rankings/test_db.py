@@ -243,6 +243,25 @@ def merged(db):
     return s
 
 
+def test_a_quarter_counts_the_services_registered_at_its_end(db):
+    s = db.session
+    province = agency(s, "tinh-quy", "Tỉnh Quý")
+    before, after = datetime(2024, 11, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC)
+    services(s, province, l3=2, created_at=before)  # counted
+    services(s, province, l4=3, created_at=after)  # registered after the quarter
+    gone_later = services(s, province, l4=1, status="retired", created_at=before)  # retired after: counted
+    gone_before = services(s, province, l3=5, status="retired", created_at=before)
+    for service in gone_before:
+        service.retired_at = datetime(2024, 12, 1, tzinfo=UTC)
+    quarterly(s, province, "2024-Q4", l3=9, l4=9)
+    s.commit()
+    assert gone_later[0].retired_at > after
+    quarter = ranked(s, "services_total", source="verified", period="2024-Q4").by_code()["tinh-quy"]
+    assert (quarter.value, quarter.extra["services_l4"]) == (3, 1)
+    now = ranked(s, "services_total", source="verified", period="current").by_code()["tinh-quy"]
+    assert (now.value, now.extra["services_l4"]) == (5, 3)
+
+
 def test_current_period_sums_merged_agencies_into_their_successor(merged):
     result = ranked(merged, "services_total", source="verified")
     assert [(r.agency_code, r.value, r.extra["merged_from"]) for r in result.rows] == [

@@ -150,3 +150,9 @@ def test_sub_unit_trend_points_to_its_top_agency(client, db, backend):
     page = text(client.get("/rankings/agency/so-con"))
     assert "Sở Con là đơn vị trực thuộc; số liệu được tính vào Tỉnh Cha." in page
     assert "1/1" in page
+
+
+def test_availability_page_says_which_days_it_covers(client, demo):
+    page = text(client.get("/rankings?kind=province&metric=availability"))
+    assert "Tỷ lệ lần kiểm tra thấy dịch vụ hoạt động, từ ngày" in page
+    assert len(rows_of(page)) == 34
