@@ -27,7 +27,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('day', 'agency_id', name=op.f('pk_agency_daily_rollups'))
     )
     op.create_index('ix_services_rankings', 'services', ['status', 'agency_id', 'level', 'health'], unique=False)
-    op.create_index('ix_services_rankings_since', 'services', ['created_at', 'status', 'agency_id', 'level'],
+    op.create_index('ix_services_rankings_since', 'services', ['status', 'created_at', 'agency_id', 'level'],
                     unique=False)
     op.execute(BACKFILL)
     create_rollup_triggers(op.get_bind())

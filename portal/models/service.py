@@ -29,7 +29,7 @@ class Service(Base):
         # cover the per-agency counts of the rankings: now (small: few distinct keys), and the services
         # registered after a quarter's end (to count the quarter's)
         Index("ix_services_rankings", "status", "agency_id", "level", "health"),
-        Index("ix_services_rankings_since", "created_at", "status", "agency_id", "level"),
+        Index("ix_services_rankings_since", "status", "created_at", "agency_id", "level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -244,6 +244,7 @@ def merged(db):
 
 
 def test_a_quarter_counts_the_services_registered_at_its_end(db):
+    """Fewer services before the end than after: counted directly (the merger test below counts the other way)."""
     s = db.session
     province = agency(s, "tinh-quy", "Tỉnh Quý")
     before, after = datetime(2024, 11, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC)
@@ -274,7 +275,7 @@ def test_a_period_before_the_merger_uses_the_agencies_of_that_time(merged):
     assert [(r.agency_code, r.value) for r in reported.rows] == [("c", 10), ("a", 10)]
     assert ranks(reported) == {"c": 1, "a": 2}  # tie on 10 broken by the level-4 count
     assert reported.merges == {}
-    verified = ranked(merged, "services_total", source="verified", period="2024-Q4")
+    verified = ranked(merged, "services_total", source="verified", period="2024-Q4")  # active now less newer
     assert {r.agency_code: r.value for r in verified.rows} == {"a": 2, "b": 1, "c": 1, "d": 0}
     assert verified.counterpart.selection.source == "reported"
     assert ranks(verified) == {"a": 1, "b": 2, "c": 3, "d": 4}
