@@ -46,6 +46,7 @@ bench: install
 	$(PY) bench/page_throughput.py
 	$(PY) bench/service_page.py
 	$(PY) bench/open_data_export.py
+	$(PY) bench/rankings.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -55,7 +55,7 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, status
+    from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, rankings, status
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(compliance.bp)
     app.register_blueprint(opendata.bp)
     app.register_blueprint(procedures.bp)
+    app.register_blueprint(rankings.bp)
 
     login_manager.user_loader(auth.load_user)
     login_manager.login_view = "auth.login"

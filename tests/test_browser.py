@@ -58,3 +58,31 @@ def test_search_without_diacritics_and_open_result(live_server, page):
     page.wait_for_url("**/services/*")
     assert page.locator("h1").inner_text() == title
     assert page.locator("text=Bảo hiểm Xã hội Việt Nam").first.is_visible()
+
+
+def test_rankings_switch_kind_and_metric_then_download_csv(live_server, page):
+    page.goto(live_server + "/rankings")
+    assert page.locator("h1").inner_text() == "Xếp hạng các bộ, ngành, địa phương"
+    assert "Bộ, cơ quan ngang bộ" in page.locator("#ranking-heading").inner_text()
+    page.select_option("#f-kind", "province")
+    page.select_option("#f-metric", "services_l4")
+    page.locator("button[type=submit]", has_text="Xem xếp hạng").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/rankings?kind=province&metric=services_l4*")
+    heading = page.locator("#ranking-heading").inner_text()
+    assert "Số dịch vụ công trực tuyến mức độ 4" in heading and "Tỉnh, thành phố" in heading
+    rows = page.locator("table.ranking tbody tr")
+    assert rows.count() == 34
+    assert page.locator("#merged-note").is_visible()
+    assert page.locator("figure.chart svg[role=img]").is_visible()
+    first = rows.first.locator("th").inner_text()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="CSV").click()
+    download = info.value
+    assert download.suggested_filename == "xep-hang_services_l4_province_current_verified.csv"
+    with open(download.path(), encoding="utf-8", newline="") as f:
+        content = f.read()
+    assert content.startswith("\ufeffHạng,Mã cơ quan,Cơ quan,")
+    lines = content.strip().split("\r\n")
+    assert len(lines) == 1 + 34
+    assert lines[1].startswith("1,") and first in lines[1]

@@ -1,7 +1,7 @@
 """catalogue entries name the agency responsible for them (Decision 846 lists ministries' procedures per ministry)
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

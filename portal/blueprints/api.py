@@ -10,15 +10,17 @@ from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue, figures, procedures
+from portal.services import catalogue, figures, procedures, rankings
 from portal.services import compliance as compliance_service
 from portal.services.importing import SCOPES
 from portal.services.openapi import openapi_document
+from portal.services.ranking import METRICS
 from portal.services.search import QueryError, parse_query, search_services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 AGENCY_CODE_RE = re.compile(r"^[a-z0-9-]{1,80}$")
 csrf.exempt(bp)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: PostgreSQL refuses a larger one in a query
 
 
 def error_response(status: int, message: str, param: str | None = None):
@@ -31,6 +33,17 @@ def error_response(status: int, message: str, param: str | None = None):
 @bp.errorhandler(QueryError)
 def bad_query(exc: QueryError):
     return error_response(400, exc.message, exc.param)
+
+
+@bp.before_request
+def refuse_nul_characters():
+    """A NUL character is never part of a valid parameter (and PostgreSQL refuses it in a query)."""
+    if "\x00" in request.path:
+        abort(404)
+    for name, value in request.args.items(multi=True):
+        if "\x00" in value or "\x00" in name:
+            param = name.replace("\x00", "")
+            raise QueryError(param, f"'{param}' must not contain NUL characters")
 
 
 @bp.get("/agencies")
@@ -73,7 +86,7 @@ def services():
 @bp.get("/services/<int:service_id>")
 @public_page
 def service(service_id: int):
-    item = db.session.get(Service, service_id)
+    item = db.session.get(Service, service_id) if service_id <= MAX_ID else None
     if item is None:
         abort(404, description=f"no service with id {service_id}")
     return jsonify(catalogue.service_detail_json(db.session, item))
@@ -174,6 +187,25 @@ def compliance_agency(code: str):
                          for s in r.services],
         } for r in rows],
     )
+
+
+@bp.get("/rankings")
+@public_page
+def ranking_index():
+    return jsonify(rankings.index_json(rankings.period_index(db.session)))
+
+
+@bp.get("/rankings/<metric>")
+@public_page
+def ranking(metric: str):
+    if metric not in METRICS:
+        return error_response(404, f"unknown metric {metric[:40]!r}; see /api/v1/rankings", "metric")
+    index = rankings.period_index(db.session)
+    selection = rankings.choose(
+        db.session, metric=metric, kind=request.args.get("kind"), source=request.args.get("source"),
+        period=request.args.get("period"), index=index,
+    )
+    return jsonify(rankings.ranking_json(rankings.ranking(db.session, selection, index=index)))
 
 
 @bp.get("/openapi.json")

@@ -1,6 +1,7 @@
 """Data model. Import every model here so Alembic and create_all see the whole metadata."""
 
 from portal.models.agency import AGENCY_KINDS, Agency
+from portal.models.agency_rollup import AgencyDailyRollup, install_rollup_triggers
 from portal.models.audit import AuditLog
 from portal.models.base import Base, utcnow
 from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
@@ -21,6 +22,7 @@ __all__ = [
     "ROLES",
     "SERVICE_STATUSES",
     "Agency",
+    "AgencyDailyRollup",
     "ApplicationStat",
     "AuditLog",
     "Base",
@@ -38,3 +40,5 @@ __all__ = [
     "install_search",
     "utcnow",
 ]
+
+install_rollup_triggers(Base.metadata)

@@ -26,6 +26,10 @@ class Service(Base):
         Index("ix_services_agency_status", "agency_id", "status"),
         Index("ix_services_status_health", "status", "health"),
         Index("ix_services_due", "status", "next_check_at"),
+        # cover the per-agency counts of the rankings: now (small: few distinct keys), and the services
+        # registered after a quarter's end (to count the quarter's)
+        Index("ix_services_rankings", "status", "agency_id", "level", "health"),
+        Index("ix_services_rankings_since", "status", "created_at", "agency_id", "level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

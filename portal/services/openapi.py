@@ -6,6 +6,8 @@ from typing import Any
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES
 from portal.services.importing import SCOPES
+from portal.services.ranking import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO
+from portal.services.rankings import NO_ONLINE_SERVICE, SOURCES
 
 _ERROR = {
     "type": "object",
@@ -156,6 +158,131 @@ _AGENCY_FIGURES = {
                 },
             },
         },
+    },
+}
+
+
+_LABEL = {
+    "type": "object",
+    "required": ["vi", "en"],
+    "properties": {"vi": {"type": "string"}, "en": {"type": "string"}},
+}
+_VALUE_TYPE = {"type": "string", "enum": ["count", "share", "index"],
+               "description": "count: a whole number; share: a fraction 0–1 (shown as a percentage); index: 0–1"}
+_RANK_NOTE = {
+    "type": ["string", "null"],
+    "enum": [None, NO_DATA, NO_ACTIVE_SERVICE, NO_ONLINE_APPLICATIONS, ZERO],
+    "description": "Why the agency takes the last rank: no figure, no active service, none online, zero",
+}
+_SIDE = {
+    "type": "object",
+    "required": ["source", "period", "rank", "value", "note"],
+    "description": "The same agency in the other source's ranking of the period (nulls: not in that table)",
+    "properties": {
+        "source": {"type": "string", "enum": list(SOURCES)},
+        "period": {"type": "string"},
+        "rank": _INT,
+        "value": _NUM,
+        "note": _RANK_NOTE,
+    },
+}
+_AGENCY_LIST = {"type": "array", "items": _AGENCY_REF}
+
+_RANKING_ITEM = {
+    "type": "object",
+    "required": ["rank", "agency", "value", "note"],
+    "properties": {
+        "rank": {"type": "integer", "minimum": 1,
+                 "description": "Shared ranks skip (1, 2, 2, 4); zero or missing figures take the last rank n"},
+        "agency": _AGENCY_REF,
+        "value": {**_NUM, "description": "The metric's value (see value_type); null: no figure"},
+        "note": _RANK_NOTE,
+        "services_l4": {**_INT, "description": "services_total only: the level-4 count that breaks ties"},
+        "merged_from": {"type": "array", "items": {"type": "string"},
+                        "description": "Codes of every agency whose figures are summed into this one"},
+        "missing_parts": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                          "description": "Per figure, merged agencies without it (the sum is then null)"},
+        "counterpart": _SIDE,
+        "movement": {**_INT, "description": "Rank under verified minus rank under reported (negative: higher "
+                                            "on the portal's figures)"},
+    },
+}
+
+_RANKING = {
+    "type": "object",
+    "required": ["metric", "kind", "period", "source", "items", "label", "value_type", "basis_period",
+                 "agencies_on", "total", "merged", "left_out", "counterpart"],
+    "properties": {
+        "metric": {"type": "string", "enum": list(METRICS)},
+        "kind": {"type": "string", "enum": list(AGENCY_KINDS)},
+        "period": {"type": "string"},
+        "source": {"type": "string", "enum": list(SOURCES)},
+        "items": {"type": "array", "items": _RANKING_ITEM, "description": "In rank order; ties in Vietnamese "
+                                                                          "alphabetical order"},
+        "label": _LABEL,
+        "value_type": _VALUE_TYPE,
+        "basis_period": {"type": "string", "description": "The period whose figures are ranked: the latest "
+                                                          "report for source=reported&period=current"},
+        "agencies_on": {"type": "string", "format": "date",
+                        "description": "The agencies are those valid on this day (the period's last day)"},
+        "total": {"type": "integer"},
+        "availability_days": {
+            "type": "object", "required": ["first_day", "last_day"],
+            "description": "availability only: the whole days covered (30 days to yesterday for current)",
+            "properties": {"first_day": {"type": "string", "format": "date"},
+                           "last_day": {"type": "string", "format": "date"}},
+        },
+        "merged": {
+            "type": "array",
+            "description": "Agencies whose figures include merged (former) agencies",
+            "items": {"type": "object", "required": ["agency", "from"],
+                      "properties": {"agency": _AGENCY_REF, "from": _AGENCY_LIST}},
+        },
+        "left_out": {
+            "type": "array",
+            "description": "Agencies not in the table: ministries without any online service in the "
+                           "applications rankings (as table 2.7 of the 2016 report)",
+            "items": {"type": "object", "required": ["agency", "reason"],
+                      "properties": {"agency": _AGENCY_REF, "reason": {"type": "string",
+                                                                        "enum": [NO_ONLINE_SERVICE]}}},
+        },
+        "counterpart": {
+            "type": ["object", "null"],
+            "description": "The other source's ranking of the period that items are compared with; null if none",
+            "required": ["source", "period", "basis_period"],
+            "properties": {"source": {"type": "string", "enum": list(SOURCES)}, "period": {"type": "string"},
+                           "basis_period": {"type": "string"}},
+        },
+    },
+}
+
+_RANKING_INDEX = {
+    "type": "object",
+    "required": ["metrics", "kinds", "sources", "periods", "defaults"],
+    "properties": {
+        "metrics": {"type": "array", "items": {
+            "type": "object", "required": ["key", "label", "value_type", "sources"],
+            "properties": {"key": {"type": "string", "enum": list(METRICS)}, "label": _LABEL,
+                           "value_type": _VALUE_TYPE,
+                           "sources": {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}}},
+        }},
+        "kinds": {"type": "array", "items": {"type": "string", "enum": list(AGENCY_KINDS)}},
+        "sources": {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}},
+        "periods": {"type": "array", "description": "Newest first; `current` is the live period", "items": {
+            "type": "object", "required": ["key", "type", "first_day", "last_day", "metrics"],
+            "properties": {
+                "key": {"type": "string"},
+                "type": {"type": "string", "enum": ["year", "quarter", "current"]},
+                "first_day": {"type": "string", "format": "date"},
+                "last_day": {"type": "string", "format": "date"},
+                "metrics": {"type": "object", "description": "Per source, the metrics ranked for the period",
+                            "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            },
+        }},
+        "defaults": {"type": "object", "properties": {
+            "kind": {"type": "string"}, "metric": {"type": "string"}, "verified": {"type": "string"},
+            "reported": {"type": ["string", "null"]},
+        }},
     },
 }
 
@@ -384,7 +511,8 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "One service with its recent checks and uptime",
             "operationId": "getService",
-            "parameters": [_param("id", {"type": "integer"}, "Service id", "path")],
+            "parameters": [_param("id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "Service id",
+                                  "path")],
             "responses": {
                 "200": {
                     "description": "The service",
@@ -453,6 +581,47 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/v1/rankings": {
+        "get": {
+            "summary": "What can be ranked: metrics, agency kinds, sources and the periods with figures",
+            "operationId": "listRankings",
+            "responses": {
+                "200": {
+                    "description": "Metrics, kinds, sources, periods (with the metrics of each source) and defaults",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RankingIndex"}}},
+                },
+            },
+        }
+    },
+    "/api/v1/rankings/{metric}": {
+        "get": {
+            "summary": "Agencies of one kind ranked by a metric for a period, from reported or verified figures",
+            "description": "Ties follow the official tables: by value, then (service counts) by the level-4 "
+                           "count; agencies still tied share a rank and the next rank skips; zero or missing "
+                           "figures come last with rank n and a note. The agencies are those valid in the "
+                           "period; merged agencies are summed into their successor. Each item also carries "
+                           "the other source's rank and value for the same period and the movement between "
+                           "them, when that source has the metric for the period.",
+            "operationId": "getRanking",
+            "parameters": [
+                _param("metric", {"type": "string", "enum": list(METRICS)}, "What to rank by", "path"),
+                _param("kind", {"type": "string", "enum": list(AGENCY_KINDS)}, "Agency kind (default: ministry)"),
+                _param("source", {"type": "string", "enum": list(SOURCES)},
+                       "reported: official or submitted figures; verified: what the portal observed. Default: "
+                       "verified, or reported for the report indices (or whichever has the given period)"),
+                _param("period", {"type": "string", "maxLength": 40},
+                       "A report year (\"2016\"), a quarter (\"2026-Q3\") or \"current\" (see /api/v1/rankings). "
+                       "Default: the latest report period for reported, current for verified"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The ranking, in rank order",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ranking"}}},
+                },
+                **_errors(400, 404),
+            },
+        }
+    },
     "/api/v1/openapi.json": {
         "get": {
             "summary": "This description",
@@ -482,6 +651,8 @@ SCHEMAS: dict[str, Any] = {
     "Procedures": _PROCEDURES,
     "Compliance": _COMPLIANCE,
     "ComplianceAgency": _COMPLIANCE_AGENCY,
+    "Ranking": _RANKING,
+    "RankingIndex": _RANKING_INDEX,
 }
 
 

@@ -1,0 +1,821 @@
+"""Rankings from the database: reported and verified figures per agency, ranked as the official tables are.
+
+Figures are aggregated in the database (GROUP BY agency), rolled up from sub-units to their top agency,
+folded from former agencies into the agencies valid in the period (`ranking.apply_successors`) and ranked
+by `ranking.ranking_from_report` (DESIGN §5 ties). Two sources are kept apart:
+
+- `reported`: an official report's figures (ReportFigure, periods "2016", …) or the agencies' quarterly
+  reports (QuarterlyReport, periods "2026-Q3", …); for the period `current`, the latest reported figures
+  summed into today's agencies.
+- `verified`: what the portal observed — registered services (active now, or registered by the end of a
+  quarter), the share working now, availability (the share of checks that found the agency's services
+  working, from the per-agency daily roll-up totals, over whole days: the 30 days to yesterday for `current`,
+  the quarter's days so far otherwise) and the newest published crawled application counts of the period.
+
+A ranking of a period uses the agencies valid on the period's last day (today for `current`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    AGENCY_KINDS,
+    INDEX_COLUMNS,
+    SERVICE_STATUSES,
+    Agency,
+    AgencyDailyRollup,
+    ApplicationStat,
+    QuarterlyReport,
+    ReportFigure,
+    Service,
+    utcnow,
+)
+from portal.services.availability import day_bounds, local_day
+from portal.services.figures import is_period, period_bounds
+from portal.services.ranking import (
+    METRICS,
+    NO_ACTIVE_SERVICE,
+    NO_DATA,
+    RankRow,
+    apply_successors,
+    ranking_from_report,
+)
+from portal.services.search import QueryError
+
+SOURCES = ("reported", "verified")
+CURRENT = "current"
+DEFAULT_KIND = AGENCY_KINDS[0]
+DEFAULT_METRIC = "services_total"
+CURRENT_DAYS = 30
+YEAR_PATTERN = re.compile(r"^(\d{4})$")
+
+_SERVICE_METRICS = ("services_total", "services_l3", "services_l4")
+SUPPORTED: dict[tuple[str, str], frozenset[str]] = {
+    ("reported", "year"): frozenset({*_SERVICE_METRICS, "online_applications", *INDEX_COLUMNS}),
+    ("reported", "quarter"): frozenset({*_SERVICE_METRICS, "online_applications", "online_rate"}),
+    ("reported", CURRENT): frozenset({*_SERVICE_METRICS, "online_applications", "online_rate", *INDEX_COLUMNS}),
+    ("verified", "quarter"): frozenset({*_SERVICE_METRICS, "online_applications", "online_rate", "availability"}),
+    ("verified", CURRENT): frozenset(
+        {*_SERVICE_METRICS, "online_applications", "online_rate", "availability", "working_share"}
+    ),
+}
+
+# Table 2.7 of the MIC report ranks applications only among the ministries that offer online services
+# (Thanh tra Chính phủ and Ủy ban Dân tộc, with none, are not in it), while table 4.8 keeps the provinces
+# without a service at the last rank. Rankings follow the report: for these kinds and metrics an agency
+# with no online service at all is left out of the table (and listed as left out), not ranked last.
+APPLICATION_METRICS = frozenset({"online_applications", "online_rate"})
+LEFT_OUT_WITHOUT_SERVICES = frozenset({"ministry"})
+NO_ONLINE_SERVICE = "no_online_service"
+
+_VERIFIED_COUNTS = ("checks", "checks_ok", "working", "checked")
+_REPORT_COLUMNS = ("services_l3", "services_l4", "online_applications", *INDEX_COLUMNS)
+
+
+# ---------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    kind: str  # "year", "quarter" or "current"
+    first_day: date
+    last_day: date
+
+    @property
+    def sort_key(self) -> tuple[date, int]:
+        return self.last_day, {"quarter": 0, "year": 1, CURRENT: 2}[self.kind]
+
+
+def year_period(key: str) -> Period:
+    year = int(key)
+    return Period(key, "year", date(year, 1, 1), date(year, 12, 31))
+
+
+def quarter_period(key: str) -> Period:
+    first, last = period_bounds(key)
+    return Period(key, "quarter", first, last)
+
+
+def current_period(today: date) -> Period:
+    return Period(CURRENT, CURRENT, today - timedelta(days=CURRENT_DAYS - 1), today)
+
+
+@dataclass
+class PeriodIndex:
+    """The periods with figures: report years, quarters with reports or crawled figures, and `current`."""
+
+    periods: list[Period]
+    reported: dict[str, set[str]]  # period key -> kinds of agency with reported figures
+    crawled_quarters: set[str]
+
+    def get(self, key: str) -> Period | None:
+        return next((p for p in self.periods if p.key == key), None)
+
+    def keys(self) -> list[str]:
+        return [p.key for p in self.periods]
+
+    def sources(self, period: Period) -> list[str]:
+        """Sources with figures for the period."""
+        out = []
+        if period.kind == CURRENT or period.key in self.reported:
+            out.append("reported")
+        if period.kind != "year":
+            out.append("verified")
+        return out
+
+
+def period_index(session: Session, today: date | None = None) -> PeriodIndex:
+    today = today or local_day(utcnow())
+    reported: dict[str, set[str]] = {}
+    periods: dict[str, Period] = {}
+    for key, kind in session.execute(
+        select(ReportFigure.period, Agency.kind).join(Agency, Agency.id == ReportFigure.agency_id).distinct()
+    ):
+        if YEAR_PATTERN.match(key):
+            periods[key] = year_period(key)
+            reported.setdefault(key, set()).add(kind)
+    for key, kind in session.execute(
+        select(QuarterlyReport.period, Agency.kind).join(Agency, Agency.id == QuarterlyReport.agency_id).distinct()
+    ):
+        if is_period(key):
+            periods[key] = quarter_period(key)
+            reported.setdefault(key, set()).add(kind)
+    crawled = set()
+    for (key,) in session.execute(
+        select(ApplicationStat.period)
+        .where(ApplicationStat.provenance == "crawled", ApplicationStat.status == "published")
+        .distinct()
+    ):
+        if is_period(key):
+            periods.setdefault(key, quarter_period(key))
+            crawled.add(key)
+    ordered = sorted(periods.values(), key=lambda p: p.sort_key)
+    return PeriodIndex([*ordered, current_period(today)], reported, crawled)
+
+
+def _period_metrics(source: str, period: Period) -> frozenset[str]:
+    return SUPPORTED.get((source, period.kind), frozenset())
+
+
+def supports(source: str, metric: str, period: Period) -> bool:
+    return metric in _period_metrics(source, period)
+
+
+class RankingError(QueryError):
+    """A ranking request that cannot be answered; `reason` is a code the pages translate."""
+
+    def __init__(self, param: str, reason: str, message: str, period: str | None = None) -> None:
+        super().__init__(param, message)
+        self.reason = reason
+        self.period = period
+
+
+def _unsupported(source: str, metric: str, period: Period, index: PeriodIndex) -> tuple[str, str] | None:
+    """(reason code, message) when the combination has no ranking; None when it has one."""
+    key = period.key
+    if supports(source, metric, period):
+        if source == "reported" and period.kind == "quarter" and key not in index.reported:
+            return "no_reports", f"no agency reported figures for {key}; try source=verified"
+        return None
+    if source == "verified" and period.kind == "year":
+        return "not_observed", (f"the portal did not observe {key}: verified figures exist for quarters and "
+                                f"period=current; use source=reported for the {key} report")
+    if source == "verified" and metric in INDEX_COLUMNS:
+        return "index_not_observed", (f"{metric} is an index of the official reports, not observed by the "
+                                      "portal; use source=reported")
+    if source == "reported" and metric in ("availability", "working_share"):
+        return "not_reported", f"{metric} is observed by the portal, not reported; use source=verified"
+    if metric == "working_share":
+        return "now_only", "the share of services working is observed now only; use period=current"
+    if metric == "online_rate" and period.kind == "year":
+        return "no_rate_in_report", f"the {key} report publishes no online rate; use a quarter or period=current"
+    return "annual_only", f"{metric} is published in the annual reports only; use a report year or period=current"
+
+
+def alternatives(index: PeriodIndex, metric: str) -> list[tuple[str, str]]:
+    """(source, period) pairs that have a ranking of the metric, newest period first."""
+    return [
+        (source, period.key)
+        for period in reversed(index.periods)
+        for source in SOURCES
+        if _unsupported(source, metric, period, index) is None
+    ]
+
+
+# ---------------------------------------------------------------- choosing a ranking
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A validated ranking request; `basis` is the report period shown for reported/current."""
+
+    metric: str
+    kind: str
+    source: str
+    period: Period
+    basis: Period | None = None
+
+    def params(self) -> dict[str, str]:
+        return {"metric": self.metric, "kind": self.kind, "source": self.source, "period": self.period.key}
+
+
+def _latest_reported(index: PeriodIndex, metric: str, kind: str) -> Period | None:
+    """The newest report period with the metric, preferring one with figures of agencies of the kind."""
+    candidates = [
+        p for p in index.periods
+        if p.kind != CURRENT and p.key in index.reported and supports("reported", metric, p)
+    ]
+    of_kind = [p for p in candidates if kind in index.reported[p.key]]
+    chosen = of_kind or candidates
+    return chosen[-1] if chosen else None
+
+
+def choose(
+    session: Session,
+    *,
+    metric: str | None,
+    kind: str | None = None,
+    source: str | None = None,
+    period: str | None = None,
+    today: date | None = None,
+    index: PeriodIndex | None = None,
+) -> Selection:
+    """Validate and complete a request; RankingError (a QueryError naming the parameter) when it has no ranking.
+
+    Defaults: kind `ministry`; source `verified` for what the portal observes, `reported` for the report
+    indices (or whichever has figures for the given period); period: the latest report period for
+    `reported`, `current` for `verified`.
+    """
+    metric = (metric or DEFAULT_METRIC).strip()
+    if metric not in METRICS:
+        raise RankingError("metric", "unknown_metric", f"unknown metric {metric[:40]!r}; expected one of "
+                           f"{', '.join(METRICS)}")
+    kind = (kind or "").strip() or DEFAULT_KIND
+    if kind not in AGENCY_KINDS:
+        raise RankingError("kind", "bad_kind", f"'kind' must be one of {', '.join(AGENCY_KINDS)}")
+    source = (source or "").strip() or None
+    if source is not None and source not in SOURCES:
+        raise RankingError("source", "bad_source", f"'source' must be one of {', '.join(SOURCES)}")
+    index = index or period_index(session, today)
+    key = (period or "").strip() or None
+    chosen: Period | None = None
+    if key is not None:
+        chosen = index.get(key)
+        if chosen is None:
+            raise RankingError("period", "unknown_period",
+                               f"no figures for period {key[:40]!r}; periods: {', '.join(index.keys())}")
+    if source is None:
+        if chosen is not None:
+            usable = [s for s in ("verified", "reported") if not _unsupported(s, metric, chosen, index)]
+            source = usable[0] if usable else ("reported" if chosen.kind == "year" else "verified")
+        else:
+            source = "verified" if metric in SUPPORTED[("verified", CURRENT)] else "reported"
+    if chosen is None:
+        if source == "verified":
+            chosen = index.periods[-1]
+        else:
+            latest = _latest_reported(index, metric, kind)
+            if latest is None:
+                reason, message = _unsupported("reported", metric, index.periods[-1], index) or (
+                    "no_reported_figures", f"no reported figures for {metric} yet; try source=verified")
+                raise RankingError("source", reason, message)
+            chosen = latest
+    problem = _unsupported(source, metric, chosen, index)
+    if problem:
+        raise RankingError("source" if key is None else "period", *problem, period=chosen.key)
+    basis = None
+    if source == "reported" and chosen.kind == CURRENT:
+        basis = _latest_reported(index, metric, kind)
+        if basis is None:
+            raise RankingError("period", "no_reported_figures",
+                               f"no reported figures for {metric} yet; try source=verified")
+    return Selection(metric, kind, source, chosen, basis)
+
+
+def counterpart(selection: Selection, index: PeriodIndex) -> Selection | None:
+    """The same ranking from the other source, when that source has it for the same period."""
+    other = "verified" if selection.source == "reported" else "reported"
+    if _unsupported(other, selection.metric, selection.period, index) is not None:
+        return None
+    basis = None
+    if other == "reported" and selection.period.kind == CURRENT:
+        basis = _latest_reported(index, selection.metric, selection.kind)
+        if basis is None:
+            return None
+    return Selection(selection.metric, selection.kind, other, selection.period, basis)
+
+
+# ---------------------------------------------------------------- agencies valid in a period
+
+
+@dataclass(frozen=True)
+class _Agency:
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    successor_id: int | None
+    valid_from: date | None
+    valid_to: date | None
+
+    def valid_on(self, day: date) -> bool:
+        if self.valid_from and day < self.valid_from:
+            return False
+        return not (self.valid_to and day >= self.valid_to)
+
+
+@dataclass
+class _Frame:
+    """Every agency, the top agency each one rolls up to, and the agency valid on `day` it folds into."""
+
+    day: date
+    kind: str
+    agencies: dict[int, _Agency]
+    top: dict[int, int]
+    final: dict[int, int]  # top id -> id of the valid top agency of `kind` it counts for
+
+
+def _frame(session: Session, kind: str, day: date) -> _Frame:
+    agencies = {
+        row.id: _Agency(*row)
+        for row in session.execute(
+            select(Agency.id, Agency.code, Agency.name, Agency.kind, Agency.parent_id, Agency.successor_id,
+                   Agency.valid_from, Agency.valid_to)
+        )
+    }
+
+    def top_of(agency_id: int) -> int:
+        seen = set()
+        while agencies[agency_id].parent_id is not None and agency_id not in seen:
+            seen.add(agency_id)
+            agency_id = agencies[agency_id].parent_id  # type: ignore[assignment]
+        return agency_id
+
+    top = {agency_id: top_of(agency_id) for agency_id in agencies}
+    final: dict[int, int] = {}
+    for top_id in set(top.values()):
+        current, seen = top_id, set()
+        while not agencies[current].valid_on(day) and agencies[current].successor_id and current not in seen:
+            seen.add(current)
+            current = top[agencies[current].successor_id]  # type: ignore[index]
+        if agencies[current].valid_on(day) and agencies[current].kind == kind:
+            final[top_id] = current
+    return _Frame(day, kind, agencies, top, final)
+
+
+# ---------------------------------------------------------------- figures from the database
+
+
+_COUNT_CAP = 10_000
+
+
+def _new_counts() -> dict[str, int]:
+    return {"services_l3": 0, "services_l4": 0, "working": 0, "checked": 0}
+
+
+def _add_levels(session: Session, out: dict[int, dict[str, int]], condition: tuple, sign: int) -> None:
+    """Add (sign 1) or take away (-1) the services matching `condition`, per agency and level."""
+    # materialised first, so that the planner picks the index by the WHERE clause, not by the GROUP BY
+    matching = select(Service.agency_id, Service.level).where(*condition).cte("matching").prefix_with("MATERIALIZED")
+    stmt = select(matching.c.agency_id, matching.c.level, func.count()).group_by(matching.c.agency_id,
+                                                                               matching.c.level)
+    for agency_id, level, n in session.execute(stmt):
+        out.setdefault(agency_id, _new_counts())["services_l3" if level == 3 else "services_l4"] += sign * n
+
+
+def _service_counts(session: Session, period: Period) -> dict[int, dict[str, int]]:
+    """Active services per agency and level, and how many work now (health counts only make sense now).
+
+    For a quarter: the services registered by its end and not retired by then. Whichever is smaller is read —
+    the active services registered before the end, or (active now) less those registered since — plus those
+    retired since; so a ranking reads few services one by one, however large the catalogue.
+    """
+    out: dict[int, dict[str, int]] = {}
+    if period.kind == CURRENT:
+        stmt = (
+            select(Service.agency_id, Service.level, Service.health, func.count())
+            .where(Service.status == "active")
+            .group_by(Service.agency_id, Service.level, Service.health)
+        )
+        for agency_id, level, health, n in session.execute(stmt):
+            row = out.setdefault(agency_id, _new_counts())
+            row["services_l3" if level == 3 else "services_l4"] += n
+            if health in ("up", "degraded"):
+                row["working"] += n
+            if health != "unknown":
+                row["checked"] += n
+        return out
+    end = day_bounds(period.last_day)[1]
+    before = (Service.status == "active", Service.created_at < end)
+    since = (Service.status == "active", Service.created_at >= end)
+    newer, older = (  # which side is smaller; counting further than that costs time for nothing
+        session.execute(select(func.count()).select_from(
+            select(Service.id).where(*condition).limit(_COUNT_CAP).subquery())).scalar_one()
+        for condition in (since, before)
+    )
+    if older < newer:
+        _add_levels(session, out, before, 1)
+    else:
+        out = {agency_id: {**row, "working": 0, "checked": 0}
+               for agency_id, row in _service_counts(session, current_period(period.last_day)).items()}
+        _add_levels(session, out, since, -1)
+    retired = (Service.status.in_([s for s in SERVICE_STATUSES if s != "active"]), Service.created_at < end,
+               Service.retired_at >= end)
+    _add_levels(session, out, retired, 1)
+    return out
+
+
+def availability_days(period: Period, today: date) -> tuple[date, date]:
+    """The whole days an availability ranking covers: the 30 days to yesterday, or the quarter's days so far."""
+    yesterday = today - timedelta(days=1)
+    if period.kind == CURRENT:
+        return today - timedelta(days=CURRENT_DAYS), yesterday
+    return period.first_day, min(period.last_day, yesterday)
+
+
+def _availability_counts(session: Session, period: Period, today: date) -> dict[int, dict[str, int]]:
+    """Checks and working checks per agency over the period's whole days, from the per-agency daily totals."""
+    first, last = availability_days(period, today)
+    stmt = (
+        select(AgencyDailyRollup.agency_id, func.sum(AgencyDailyRollup.checks), func.sum(AgencyDailyRollup.working))
+        .where(AgencyDailyRollup.day >= first, AgencyDailyRollup.day <= last)
+        .group_by(AgencyDailyRollup.agency_id)
+    )
+    return {agency_id: {"checks": int(checks or 0), "checks_ok": int(ok or 0)}
+            for agency_id, checks, ok in session.execute(stmt)}
+
+
+def _crawled(session: Session, quarter: str) -> dict[int, dict[str, Any]]:
+    """The newest published crawled snapshot of each agency's own statistics pages observed in the quarter."""
+    newest = func.row_number().over(
+        partition_by=ApplicationStat.agency_id,
+        order_by=(ApplicationStat.observed_at.desc(), ApplicationStat.id.desc()),
+    ).label("newest")
+    inner = (
+        select(ApplicationStat.agency_id, ApplicationStat.received_total, ApplicationStat.received_online,
+               ApplicationStat.online_rate, newest)
+        .where(ApplicationStat.provenance == "crawled", ApplicationStat.status == "published",
+               ApplicationStat.service_id.is_(None), ApplicationStat.period == quarter)
+        .subquery()
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for agency_id, total, online, rate in session.execute(
+        select(inner.c.agency_id, inner.c.received_total, inner.c.received_online, inner.c.online_rate)
+        .where(inner.c.newest == 1)
+    ):
+        row: dict[str, Any] = {"online_applications": online, "received_online": online, "received_total": total}
+        if (online is None or not total) and rate is not None:
+            row["online_rate"] = rate / 100
+        out[agency_id] = row
+    return out
+
+
+def _report_year(session: Session, period: str) -> dict[int, dict[str, Any]]:
+    columns = [getattr(ReportFigure, name) for name in _REPORT_COLUMNS]
+    return {
+        agency_id: dict(zip(_REPORT_COLUMNS, values, strict=True))
+        for agency_id, *values in session.execute(
+            select(ReportFigure.agency_id, *columns).where(ReportFigure.period == period)
+        )
+    }
+
+
+def _report_quarter(session: Session, period: str) -> dict[int, dict[str, Any]]:
+    stmt = select(
+        QuarterlyReport.agency_id, QuarterlyReport.services_l3, QuarterlyReport.services_l4,
+        QuarterlyReport.online_l3 + QuarterlyReport.online_l4,
+        QuarterlyReport.received_l3 + QuarterlyReport.received_l4,
+    ).where(QuarterlyReport.period == period)
+    return {
+        agency_id: {"services_l3": l3, "services_l4": l4, "online_applications": online,
+                    "received_online": online, "received_total": received}
+        for agency_id, l3, l4, online, received in session.execute(stmt)
+    }
+
+
+def _sum_or_none(values: Iterable[Any]) -> Any:
+    values = list(values)
+    return None if not values or any(v is None for v in values) else sum(values)
+
+
+def _roll_up(frame: _Frame, figures: Mapping[int, Mapping[str, Any]], *, own_first: bool) -> dict[int, dict]:
+    """Figures per top agency. `own_first`: a top agency's own figures stand for it when it has them (a report
+    or a statistics page covers the whole agency); otherwise (and always for counts of services and checks)
+    its sub-units' figures are added up."""
+    parts: dict[int, list[tuple[int, Mapping[str, Any]]]] = {}
+    for agency_id, values in figures.items():
+        if agency_id in frame.top:
+            parts.setdefault(frame.top[agency_id], []).append((agency_id, values))
+    out: dict[int, dict] = {}
+    for top_id, rows in parts.items():
+        own = next((values for agency_id, values in rows if agency_id == top_id), None)
+        if own is not None and (own_first or len(rows) == 1):
+            out[top_id] = dict(own)
+            continue
+        keys = {k for _, values in rows for k in values}
+        out[top_id] = {
+            k: None if k in INDEX_COLUMNS or k == "online_rate" else _sum_or_none(v.get(k) for _, v in rows)
+            for k in keys
+        }
+    return out
+
+
+@dataclass
+class Inputs:
+    """Folded figures of one source and period, one row per agency of the table, before ranking."""
+
+    selection: Selection
+    rows: list[dict[str, Any]]
+    merges: dict[str, list[str]]
+    names: dict[str, str]
+    day: date
+
+
+def _verified_figures(session: Session, frame: _Frame, period: Period, metrics: set[str],
+                      today: date) -> dict[int, dict[str, Any]]:
+    counts = _roll_up(frame, _service_counts(session, period), own_first=False)
+    figures: dict[int, dict[str, Any]] = {
+        top_id: {"services_l3": 0, "services_l4": 0, "working": 0, "checked": 0, **counts.get(top_id, {})}
+        for top_id in frame.final
+    }
+    if metrics & {"availability"}:
+        uptime = _roll_up(frame, _availability_counts(session, period, today), own_first=False)
+        for top_id, row in figures.items():
+            row.update({"checks": 0, "checks_ok": 0, **uptime.get(top_id, {})})
+    if metrics & APPLICATION_METRICS:
+        quarter = period.key if period.kind == "quarter" else f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+        crawled = _roll_up(frame, _crawled(session, quarter), own_first=True)
+        for top_id, row in figures.items():
+            if top_id in crawled:
+                row.update(crawled[top_id])
+            elif frame.final[top_id] == top_id:
+                row.update({"online_applications": None, "received_online": None, "received_total": None})
+            else:  # a former agency publishes nothing in the period: its successor's pages count it
+                row.update({"online_applications": 0, "received_online": 0, "received_total": 0})
+    return figures
+
+
+def inputs(session: Session, selection: Selection, *, metrics: Iterable[str] | None = None,
+           now: datetime | None = None) -> Inputs:
+    """The table's rows for `selection` (all metrics of its source when `metrics` is None)."""
+    now = now or utcnow()
+    today = local_day(now)
+    period = selection.period
+    frame = _frame(session, selection.kind, period.last_day)
+    wanted = set(metrics) if metrics is not None else set(_period_metrics(selection.source, period))
+    if selection.source == "reported":
+        basis = selection.basis or period
+        raw = _report_year(session, basis.key) if basis.kind == "year" else _report_quarter(session, basis.key)
+        figures = {k: v for k, v in _roll_up(frame, raw, own_first=True).items() if k in frame.final}
+        hosts = {frame.final[top_id] for top_id in figures}
+        keys = {k for values in figures.values() for k in values}
+        for top_id, final_id in frame.final.items():
+            # an agency of the report's time without figures makes its successor's sums unknown, not smaller
+            if top_id not in figures and final_id in hosts and frame.agencies[top_id].valid_on(basis.last_day):
+                figures[top_id] = dict.fromkeys(keys)
+    else:
+        figures = _verified_figures(session, frame, period, wanted, today)
+    agencies = frame.agencies
+    rows = [{"code": agencies[top_id].code, "name": agencies[top_id].name, **values}
+            for top_id, values in figures.items()]
+    successor_map = {agencies[t].code: agencies[f].code for t, f in frame.final.items() if t != f}
+    names = {a.code: a.name for a in agencies.values()}
+    merged, merges = apply_successors(rows, successor_map, successor_names=names)
+    if selection.source == "verified":
+        by_code = {row["code"]: row for row in rows}
+        for row in merged:
+            for key in _VERIFIED_COUNTS:
+                row[key] = sum(by_code[c].get(key) or 0 for c in row["merged_from"])
+            row["working_share"] = row["working"] / row["checked"] if row["checked"] else None
+            if "checks" in by_code[row["merged_from"][0]]:
+                row["availability"] = row["checks_ok"] / row["checks"] if row["checks"] else None
+    return Inputs(selection, merged, merges, names, frame.day)
+
+
+# ---------------------------------------------------------------- ranking
+
+
+@dataclass
+class Ranking:
+    selection: Selection
+    rows: list[RankRow]
+    merges: dict[str, list[str]]
+    names: dict[str, str]
+    day: date
+    left_out: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, reason)
+    counterpart: Ranking | None = None
+    days: tuple[date, date] | None = None  # the whole days an availability ranking covers
+
+    def by_code(self) -> dict[str, RankRow]:
+        return {row.agency_code: row for row in self.rows}
+
+    def merged(self) -> list[tuple[str, list[str]]]:
+        """(successor code, codes merged into it) for the agencies of the table that absorbed others."""
+        shown = {row.agency_code for row in self.rows}
+        return [(code, parts) for code, parts in sorted(self.merges.items()) if code in shown]
+
+    def movement(self, code: str) -> int | None:
+        """Rank under verified minus rank under reported (negative: placed higher by the portal's figures)."""
+        if self.counterpart is None:
+            return None
+        other = self.counterpart.by_code().get(code)
+        mine = self.by_code().get(code)
+        if other is None or mine is None:
+            return None
+        verified, reported = (mine, other) if self.selection.source == "verified" else (other, mine)
+        return verified.rank - reported.rank  # type: ignore[operator]
+
+
+def rank(data: Inputs, metric: str) -> Ranking:
+    """Rank the rows of `data` by `metric` (the official tie rule), leaving out who the report leaves out."""
+    kind = data.selection.kind
+    rows, left_out = data.rows, []
+    if metric in APPLICATION_METRICS and kind in LEFT_OUT_WITHOUT_SERVICES:
+        kept = []
+        for row in rows:
+            if row.get("services_l3") == 0 and row.get("services_l4") == 0:
+                left_out.append((row["code"], row["name"], NO_ONLINE_SERVICE))
+            else:
+                kept.append(row)
+        rows = kept
+    ranked = ranking_from_report(rows, metric)
+    by_code = {row["code"]: row for row in rows}
+    for row in ranked:
+        figures = by_code[row.agency_code]
+        if metric in ("availability", "working_share") and row.note == NO_DATA and (
+            figures.get("services_l3") == 0 == figures.get("services_l4")
+        ):
+            row.note = NO_ACTIVE_SERVICE
+        row.extra["merged_from"] = figures.get("merged_from") or [row.agency_code]
+    selection = Selection(metric, kind, data.selection.source, data.selection.period, data.selection.basis)
+    return Ranking(selection, ranked, data.merges, data.names, data.day, sorted(left_out, key=lambda r: r[1]))
+
+
+def ranking(session: Session, selection: Selection, *, with_counterpart: bool = True,
+            index: PeriodIndex | None = None, now: datetime | None = None) -> Ranking:
+    """The ranking of `selection`, with the other source's ranking of the same period when it has one."""
+    result = rank(inputs(session, selection, metrics={selection.metric}, now=now), selection.metric)
+    if selection.metric == "availability":
+        result.days = availability_days(selection.period, local_day(now or utcnow()))
+    if with_counterpart:
+        other = counterpart(selection, index or period_index(session, local_day(now or utcnow())))
+        if other is not None:
+            result.counterpart = rank(inputs(session, other, metrics={other.metric}, now=now), other.metric)
+    return result
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    value: Any
+    rank: int | None
+    total: int
+    note: str | None = None
+    counted_in: tuple[str, str] | None = None  # (code, name) of the agency whose figures include this one
+
+
+def agency_trend(session: Session, agency: Agency, *, now: datetime | None = None) -> dict[str, dict[str, list]]:
+    """{metric: {source: [TrendPoint oldest first]}} for the agency's top agency, in every period with figures.
+
+    Reported: the report years and quarters; verified: the quarters and `current`. A period in which the
+    agency did not exist any more gives a point without value, `counted_in` naming its successor.
+    """
+    now = now or utcnow()
+    index = period_index(session, local_day(now))
+    top = agency.top()
+    out: dict[str, dict[str, list[TrendPoint]]] = {m: {s: [] for s in SOURCES} for m in METRICS}
+    for period in index.periods:
+        for source in index.sources(period):
+            if source == "reported" and period.kind == CURRENT:
+                continue
+            data = inputs(session, Selection(DEFAULT_METRIC, top.kind, source, period), now=now)
+            for metric in sorted(_period_metrics(source, period)):
+                result = rank(data, metric)
+                row = result.by_code().get(top.code)
+                if row is not None:
+                    point = TrendPoint(period, row.value, row.rank, len(result.rows), row.note)
+                else:
+                    host = next((r.agency_code for r in result.rows if top.code in r.extra["merged_from"]), None)
+                    left_out = next((reason for code, _, reason in result.left_out if code == top.code), None)
+                    if host is None and left_out is None:
+                        continue
+                    counted_in = (host, result.names.get(host, host)) if host else None
+                    point = TrendPoint(period, None, None, len(result.rows), left_out, counted_in)
+                out[metric][source].append(point)
+    return out
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _json_value(metric: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if METRICS[metric].kind == "count":
+        return int(value)
+    return round(float(value), 6)
+
+
+def _side_json(row: RankRow | None, selection: Selection) -> dict[str, Any]:
+    return {
+        "source": selection.source,
+        "period": selection.period.key,
+        "rank": row.rank if row else None,
+        "value": _json_value(selection.metric, row.value) if row else None,
+        "note": row.note if row else None,
+    }
+
+
+def ranking_json(result: Ranking) -> dict[str, Any]:
+    """The body of GET /api/v1/rankings/<metric> (DESIGN §4), with the counterpart and movement per item."""
+    selection = result.selection
+    spec = METRICS[selection.metric]
+    other = result.counterpart
+    other_rows = other.by_code() if other else {}
+    items = []
+    for row in result.rows:
+        item: dict[str, Any] = {
+            "rank": row.rank,
+            "agency": {"code": row.agency_code, "name": row.agency_name},
+            "value": _json_value(selection.metric, row.value),
+            "note": row.note,
+        }
+        if spec.tiebreak is not None:
+            item["services_l4"] = row.extra.get("services_l4")
+        merged_from = row.extra.get("merged_from") or [row.agency_code]
+        if merged_from != [row.agency_code]:
+            item["merged_from"] = merged_from
+        if row.extra.get("missing_parts"):
+            item["missing_parts"] = row.extra["missing_parts"]
+        if other is not None:
+            item["counterpart"] = _side_json(other_rows.get(row.agency_code), other.selection)
+            item["movement"] = result.movement(row.agency_code)
+        items.append(item)
+    extra: dict[str, Any] = {}
+    if result.days is not None:
+        extra["availability_days"] = {"first_day": result.days[0].isoformat(), "last_day": result.days[1].isoformat()}
+    return {
+        **extra,
+        "metric": selection.metric,
+        "kind": selection.kind,
+        "period": selection.period.key,
+        "source": selection.source,
+        "label": {"vi": spec.label_vi, "en": spec.label_en},
+        "value_type": spec.kind,
+        "basis_period": (selection.basis or selection.period).key,
+        "agencies_on": result.day.isoformat(),
+        "total": len(items),
+        "items": items,
+        "merged": [
+            {"agency": {"code": code, "name": result.names.get(code, code)},
+             "from": [{"code": c, "name": result.names.get(c, c)} for c in parts]}
+            for code, parts in result.merged()
+        ],
+        "left_out": [{"agency": {"code": code, "name": name}, "reason": reason}
+                     for code, name, reason in result.left_out],
+        "counterpart": None if other is None else {
+            "source": other.selection.source,
+            "period": other.selection.period.key,
+            "basis_period": (other.selection.basis or other.selection.period).key,
+        },
+    }
+
+
+def index_json(index: PeriodIndex) -> dict[str, Any]:
+    """The body of GET /api/v1/rankings: metrics, kinds, sources and periods with what each offers."""
+    periods = []
+    for period in reversed(index.periods):
+        available = {}
+        for source in index.sources(period):
+            metrics = [m for m in METRICS if _unsupported(source, m, period, index) is None]
+            if metrics:
+                available[source] = metrics
+        periods.append({
+            "key": period.key,
+            "type": period.kind,
+            "first_day": period.first_day.isoformat(),
+            "last_day": period.last_day.isoformat(),
+            "metrics": available,
+        })
+    return {
+        "metrics": [
+            {"key": m.key, "label": {"vi": m.label_vi, "en": m.label_en}, "value_type": m.kind,
+             "sources": [s for s in SOURCES if any(m.key in v for (src, _), v in SUPPORTED.items() if src == s)]}
+            for m in METRICS.values()
+        ],
+        "kinds": list(AGENCY_KINDS),
+        "sources": list(SOURCES),
+        "periods": periods,
+        "defaults": {"kind": DEFAULT_KIND, "metric": DEFAULT_METRIC, "verified": CURRENT,
+                     "reported": getattr(_latest_reported(index, DEFAULT_METRIC, DEFAULT_KIND), "key", None)},
+    }
