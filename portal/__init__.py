@@ -15,6 +15,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     web.load_config(app, config)
     extensions.init_app(app)
     web.register_i18n(app)
+    web.register_request_guards(app)
     web.register_blueprints(app)
     web.register_errorhandlers(app)
     web.register_template_helpers(app)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, abort, g, jsonify, render_template, request, session
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, Config, config_from_env
 from portal.extensions import babel, db, login_manager
@@ -52,6 +54,28 @@ def register_i18n(app: Flask) -> None:
     def fresh_locale() -> None:
         """Choose the language per request even when an app context outlives one (tests, CLI)."""
         refresh()
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids are 32-bit integers in both databases, so a larger number is a 404."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def register_request_guards(app: Flask) -> None:
+    """Refuse what no page or API call can use before it reaches the database (PostgreSQL refuses NUL)."""
+    app.url_map.converters["int"] = IdConverter
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        if "\x00" in request.path:
+            abort(404)
+        for name, value in request.args.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                param = name.replace("\x00", "")
+                abort(400, description=_("Tham số “%(param)s” chứa ký tự không hợp lệ.", param=param))
 
 
 def register_blueprints(app: Flask) -> None:
@@ -122,6 +146,13 @@ def register_template_helpers(app: Flask) -> None:
         ("compliance.index", _l("Tuân thủ QĐ 846")),
         ("opendata.index", _l("Dữ liệu mở")),
     ]
+
+    def language_url(lang: str) -> str:
+        """This page in another language, keeping its query (filters, search words)."""
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+        return f"{request.path}?{urlencode([*args, ('lang', lang)])}"
+
+    app.jinja_env.globals["language_url"] = language_url
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -1,5 +1,7 @@
 import re
 
+import pytest
+
 
 def text(response) -> str:
     return response.get_data(as_text=True)
@@ -88,3 +90,28 @@ def test_anonymous_pages_are_cached_briefly_and_signed_in_users_bypass(app, clie
     assert '<html lang="en">' in english
     app.config["PORTAL_PAGE_CACHE_SECONDS"] = 0
     assert "(đã đổi tên)" in text(client.get("/services?q=khai+sinh"))
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/services/3646595951", 404),
+    ("/api/v1/services/3646595951", 404),
+    ("/services?agency=a%00", 400),
+    ("/services?field=a%00", 400),
+    ("/status?agency=a%00", 400),
+    ("/agencies/a%00b", 404),
+    ("/compliance?kind=%00", 400),
+])
+def test_out_of_range_ids_and_nul_characters_are_refused_cleanly(client, demo, path, status):
+    response = client.get(path)
+    assert response.status_code == status
+    if path.startswith("/api/"):
+        assert response.get_json()["error"]["code"] == status
+    else:
+        assert "<html" in response.get_data(as_text=True)
+
+
+def test_switching_language_keeps_the_search(client, demo):
+    page = text(client.get("/services?q=khai+sinh&level=4"))
+    assert 'href="/services?q=khai+sinh&amp;level=4&amp;lang=en"' in page
+    english = text(client.get("/services?q=khai+sinh&level=4&lang=en"))
+    assert 'href="/services?q=khai+sinh&amp;level=4&amp;lang=vi"' in english

@@ -212,7 +212,7 @@ def export(fmt: str):
 @bp.get("/rankings/agency/<code>")
 @public_page
 def agency_trend(code: str):
-    agency = agency_service.get_by_code(db.session, code) if "\x00" not in code else None
+    agency = agency_service.get_by_code(db.session, code)
     if agency is None:
         abort(404)
     top = agency.top()
