@@ -113,8 +113,11 @@ def _pg_match(tokens: list[str]):
     return vector.op("@@")(query)
 
 
-def _fts_words(column_name: str, tokens: list[str]) -> str:
-    return f"{column_name} : (" + " ".join([f'"{tok}"' for tok in tokens[:-1]] + [f'"{tokens[-1]}" *']) + ")"
+def _fts_words(tokens: list[str]) -> str:
+    """Every word, the last as a prefix, in any column: a word of the name with diacritics (such as "bhyt")
+    is in the folded name too, so no column filter is needed. A repeated word is asked for once."""
+    words = list(dict.fromkeys(tokens[:-1]))
+    return " ".join([f'"{tok}"' for tok in words] + [f'"{tokens[-1]}" *'])
 
 
 def _fts_phrase(column_name: str, tokens: list[str]) -> str:
@@ -130,7 +133,7 @@ class _Tiers:
 
 
 def _sqlite_tiers(q: str, tokens: list[str]) -> _Tiers:
-    every = _fts_words("name_folded", tokens)
+    every = _fts_words(tokens)
     phrase = _fts_phrase("name_folded", tokens)
     exact_tokens = query_tokens(lower_nfc(q))
     if not exact_tokens:
