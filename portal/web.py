@@ -66,6 +66,8 @@ class IdConverter(IntegerConverter):
 
 def register_request_guards(app: Flask) -> None:
     """Refuse what no page or API call can use before it reaches the database (PostgreSQL refuses NUL)."""
+    from portal.services.search import QueryError
+
     app.url_map.converters["int"] = IdConverter
 
     @app.before_request
@@ -75,7 +77,7 @@ def register_request_guards(app: Flask) -> None:
         for name, value in request.args.items(multi=True):
             if "\x00" in value or "\x00" in name:
                 param = name.replace("\x00", "")
-                abort(400, description=_("Tham số “%(param)s” chứa ký tự không hợp lệ.", param=param))
+                raise QueryError(param, _("Tham số “%(param)s” chứa ký tự không hợp lệ.", param=param))
 
 
 def register_blueprints(app: Flask) -> None:
@@ -104,10 +106,17 @@ def _wants_json() -> bool:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(status: int, message: str):
+    from portal.services.search import QueryError
+
+    def render_error(status: int, message: str, param: str | None = None):
         if _wants_json():
-            return jsonify(error={"code": status, "message": message}), status
+            body = {"code": status, "message": message} | ({"param": param} if param else {})
+            return jsonify(error=body), status
         return render_template("errors/error.html", status=status, message=message), status
+
+    @app.errorhandler(QueryError)
+    def bad_parameter(error: QueryError):
+        return render_error(400, error.message, error.param)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -29,11 +29,6 @@ def error_response(status: int, message: str, param: str | None = None):
     return jsonify(error=body), status
 
 
-@bp.errorhandler(QueryError)
-def bad_query(exc: QueryError):
-    return error_response(400, exc.message, exc.param)
-
-
 @bp.get("/agencies")
 @public_page
 def agencies():
