@@ -195,3 +195,19 @@ def admin_client(client, admin):
 
     sign_in(client, admin)
     return client
+
+
+@pytest.fixture
+def officer(db, agencies):
+    """An officer of Hà Nội (the `agencies` fixture of the test's folder provides "ha-noi")."""
+    from tests.helpers import make_user
+
+    return make_user(db, "canbo@hanoi.gov.vn", "officer", agencies["ha-noi"])
+
+
+@pytest.fixture
+def officer_client(client, officer):
+    from tests.helpers import sign_in
+
+    sign_in(client, officer)
+    return client

@@ -100,6 +100,12 @@ def test_anonymous_pages_are_cached_briefly_and_signed_in_users_bypass(app, clie
     ("/status?agency=a%00", 400),
     ("/agencies/a%00b", 404),
     ("/compliance?kind=%00", 400),
+    ("/api/v1/agencies/a%00b/figures", 404),
+    ("/api/v1/services?agency=a%00", 400),
+    ("/api/v1/services?field=a%00", 400),
+    ("/api/v1/services?q=a%00b", 400),
+    ("/api/v1/rankings/services_total?period=2016%00", 400),
+    ("/rankings/agency/a%00", 404),
 ])
 def test_out_of_range_ids_and_nul_characters_are_refused_cleanly(client, demo, path, status):
     response = client.get(path)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import make_user, sign_in
-
 
 @pytest.fixture(autouse=True)
 def _import_dir(app, tmp_path):
@@ -28,19 +26,6 @@ def agencies(db):
     db.session.add_all(items.values())
     db.session.commit()
     return items
-
-
-
-@pytest.fixture
-def officer(db, agencies):
-    return make_user(db, "canbo@hanoi.gov.vn", "officer", agencies["ha-noi"])
-
-
-
-@pytest.fixture
-def officer_client(client, officer):
-    sign_in(client, officer)
-    return client
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.models import ApplicationStat, AuditLog, QuarterlyReport
 from portal.services import figures
-from tests.helpers import csrf_token, make_user, sign_in
+from tests.helpers import csrf_token, sign_in
 
 PERIOD = "2026-Q3"
 GOOD = {
@@ -19,17 +19,6 @@ GOOD = {
     "received_l3": "10.309", "received_l4": "2000", "online_l3": "4.500", "online_l4": "500",
     "note": "Số liệu đến 30/9",
 }
-
-
-@pytest.fixture
-def officer(db, agencies):
-    return make_user(db, "canbo@hanoi.gov.vn", "officer", agencies["ha-noi"])
-
-
-@pytest.fixture
-def officer_client(client, officer):
-    sign_in(client, officer)
-    return client
 
 
 def post_report(client, data, code="ha-noi", period=PERIOD):

@@ -86,16 +86,3 @@ def test_the_openapi_document_describes_the_rankings(client):
     assert {p["name"] for p in operation["parameters"]} == {"metric", "kind", "period", "source"}
     assert set(operation["responses"]) == {"200", "400", "404"}
     assert "/api/v1/rankings" in doc["paths"]
-
-
-@pytest.mark.parametrize(("url", "status"), [
-    ("/api/v1/agencies/a%00b/figures", 404),
-    ("/api/v1/services?agency=a%00", 400),
-    ("/api/v1/services?field=a%00", 400),
-    ("/api/v1/services?q=a%00b", 400),
-    ("/api/v1/rankings/services_total?period=2016%00", 400),
-    ("/rankings/agency/a%00", 404),
-])
-def test_nul_characters_are_refused_not_a_server_error(client, demo, url, status):
-    response = client.get(url)
-    assert response.status_code == status
