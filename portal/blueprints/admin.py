@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal import caching
@@ -27,7 +27,7 @@ from portal.blueprints.figures_forms import ActionForm
 from portal.extensions import db
 from portal.models import AGENCY_KINDS, Agency, AuditLog, Service, User
 from portal.security import admin_required, can_manage_agency, deny, scope_agency_ids, staff_required
-from portal.services import accounts, bulk_import, exports, importing, memo, registry
+from portal.services import accounts, audit, bulk_import, exports, importing, memo, registry
 from portal.services import agencies as agency_service
 from portal.services.figures import VIETNAM
 from portal.text import place_sort_key
@@ -197,10 +197,7 @@ def _service_form(service: Service | None):
             return redirect(url_for("admin.services"))
     history = []
     if service is not None:
-        history = db.session.execute(
-            select(AuditLog).where(AuditLog.entity_type == "service", AuditLog.entity_id == str(service.id))
-            .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)
-        ).scalars().all()
+        history = db.session.execute(audit.entries(entity=("service", str(service.id))).limit(20)).scalars().all()
     status = 400 if request.method == "POST" else 200
     return render_template("admin/service_form.html", form=form, service=service, loose=loose, history=history,
                            action=ActionForm(), changes=audit_changes), status
@@ -456,32 +453,21 @@ def audit_changes(entry: AuditLog) -> list[tuple[str, Any, Any]]:
             if entry.before is None or entry.after is None or before.get(key) != after.get(key)]
 
 
-def _day_start(day) -> datetime:
-    return datetime.combine(day, time.min, VIETNAM).astimezone(UTC)
-
-
 @bp.get("/audit")
 @admin_required
 def audit_log():
     form = AuditFilterForm(request.args)
-    actions = db.session.execute(select(AuditLog.action).distinct().order_by(AuditLog.action)).scalars().all()
     all_agencies = _directory_order(list(db.session.execute(select(Agency)).scalars()))
-    form.action.choices = [("", _("Tất cả hành động")), *[(a, a) for a in actions]]
+    form.action.choices = [("", _("Tất cả hành động")), *[(a, a) for a in audit.actions(db.session)]]
     form.agency.choices = agency_choices(all_agencies, empty=_("Tất cả cơ quan"))
     valid = form.validate()
-    stmt = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
-    if form.action.data:
-        stmt = stmt.where(AuditLog.action == form.action.data)
-    if form.user.data:
-        stmt = stmt.where(func.lower(AuditLog.actor).contains(form.user.data.strip().lower(), autoescape=True))
+    agency_ids = None
     if form.agency.data:
         agency = next((a for a in all_agencies if a.code == form.agency.data), None)
-        ids = agency_service.subunit_ids(db.session, agency) if agency is not None else []
-        stmt = stmt.where(AuditLog.agency_id.in_(ids))
-    if valid and form.date_from.data:
-        stmt = stmt.where(AuditLog.at >= _day_start(form.date_from.data))
-    if valid and form.date_to.data:
-        stmt = stmt.where(AuditLog.at < _day_start(form.date_to.data + timedelta(days=1)))
+        agency_ids = agency_service.subunit_ids(db.session, agency) if agency is not None else []
+    stmt = audit.entries(action=form.action.data or None, actor=form.user.data or None, agency_ids=agency_ids,
+                         day_from=form.date_from.data if valid else None,
+                         day_to=form.date_to.data if valid else None, zone=VIETNAM)
     page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
     names = {a.id: a for a in all_agencies}
     params = {k: v for k, v in request.args.items() if k != "page" and v}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditLog, User
@@ -54,3 +55,36 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def actions(session: Session) -> list[str]:
+    """Every action recorded so far, for the audit page's filter."""
+    return list(session.execute(select(AuditLog.action).distinct().order_by(AuditLog.action)).scalars())
+
+
+def entries(
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    agency_ids: list[int] | None = None,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    zone: tzinfo = UTC,
+    entity: tuple[str, str] | None = None,
+) -> Select:
+    """Audit entries, newest first, filtered by action, actor (part of the e-mail), agencies, calendar days in
+    `zone` (both ends included) and one entity (type, id)."""
+    stmt = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    if actor:
+        stmt = stmt.where(func.lower(AuditLog.actor).contains(actor.strip().lower(), autoescape=True))
+    if agency_ids is not None:
+        stmt = stmt.where(AuditLog.agency_id.in_(agency_ids))
+    if day_from:
+        stmt = stmt.where(AuditLog.at >= datetime.combine(day_from, time.min, zone).astimezone(UTC))
+    if day_to:
+        stmt = stmt.where(AuditLog.at < datetime.combine(day_to + timedelta(days=1), time.min, zone).astimezone(UTC))
+    if entity:
+        stmt = stmt.where(AuditLog.entity_type == entity[0], AuditLog.entity_id == entity[1])
+    return stmt
