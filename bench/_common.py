@@ -64,6 +64,16 @@ def database(backend: str, name: str) -> Iterator[str]:
         admin.dispose()
 
 
+def analyze(db) -> None:
+    """Fresh planner statistics after bulk loading (VACUUM ANALYZE on PostgreSQL, ANALYZE on SQLite)."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+
+
 def backends() -> list[str]:
     chosen = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
     return [b for b in chosen if b == "sqlite" or (b == "postgresql" and postgres_reachable())]

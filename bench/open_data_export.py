@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import OUT, backends, database  # noqa: E402
+from bench._common import OUT, analyze, backends, database  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Agency, Service  # noqa: E402
@@ -55,10 +55,8 @@ def grow(url: str, backend: str, total: int) -> float:
         have = db.session.execute(db.select(db.func.count()).select_from(Service)).scalar_one()
         if total > have:
             seed.seed_synthetic(db.session, total - have, seed=have + 1)
+        analyze(db)
         db.session.remove()
-        if backend == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
         db.engine.dispose()
     return time.perf_counter() - started
 

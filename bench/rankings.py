@@ -36,7 +36,7 @@ from sqlalchemy import (  # noqa: E402
     update,
 )
 
-from bench._common import backends, database, percentile, summary  # noqa: E402
+from bench._common import analyze, backends, database, percentile, summary  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Agency, ApplicationStat, DailyRollup, QuarterlyReport, Service  # noqa: E402
@@ -134,12 +134,7 @@ def run(backend: str, services: int, rollup_services: int, runs: int) -> dict[st
             db.create_all()
             started = time.perf_counter()
             counts = populate(services, rollup_services, random.Random(2016))  # noqa: S311
-            if backend == "postgresql":
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.exec_driver_sql("VACUUM ANALYZE")
-            else:
-                db.session.execute(db.text("ANALYZE"))
-                db.session.commit()
+            analyze(db)
             print(f"[{backend}] {services:,} services, {counts['agencies']} agencies, {counts['rollups']:,} roll-ups "
                   f"generated in {time.perf_counter() - started:.1f} s")
             combos = combinations(rankings.period_index(db.session))

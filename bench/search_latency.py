@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import and_, case, func, select  # noqa: E402
 from sqlalchemy.orm import contains_eager  # noqa: E402
 
-from bench._common import backends, database, percentile, summary  # noqa: E402
+from bench._common import analyze, backends, database, percentile, summary  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Service  # noqa: E402
@@ -77,12 +77,7 @@ def run(backend: str, services: int, n_queries: int) -> dict[str, float]:
             seed.load_agencies(db.session)
             db.session.commit()
             seed.seed_synthetic(db.session, services)
-            if backend == "postgresql":
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.exec_driver_sql("VACUUM ANALYZE")
-            else:
-                db.session.execute(db.text("ANALYZE"))
-                db.session.commit()
+            analyze(db)
             print(f"[{backend}] {services:,} services generated in {time.perf_counter() - started:.1f} s")
             rng = random.Random(7)  # noqa: S311
             queries = make_queries(n_queries, rng)
