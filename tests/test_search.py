@@ -1,7 +1,12 @@
+import random
+
 import pytest
+from sqlalchemy import insert, text
 
 from portal.models import Agency, Procedure, Service
+from portal.services import seed
 from portal.services.search import QueryError, ServiceQuery, parse_query, search_services
+from portal.text import fold, lower_nfc
 
 
 @pytest.fixture
@@ -214,3 +219,100 @@ def test_renaming_moves_a_service_in_the_ranking(db, ranked):
     page = search_services(db.session, ServiceQuery(q="Cấp giấy phép"))
     assert names(page)[:3] == ["Cấp giấy phép", "Cấp giấy phép ở", "Cấp giấy phép xây dựng"]
     assert search_services(db.session, ServiceQuery(q="rieng le")).total == 0
+
+
+@pytest.fixture
+def repeated(db):
+    """The same procedures offered by several agencies under the same names, ids interleaved."""
+    agencies = [Agency(code=f"tinh-{i}", name=f"Tỉnh {i}", kind="province") for i in range(3)]
+    db.session.add_all(agencies)
+    db.session.flush()
+    # Three names of 22 characters (same tier and length: only the id orders them) and a shorter one.
+    cycle = ["Cấp giấy phép xây dựng", "Cấp giấy phép lái xe A", "Cấp giấy phép bán lẻ ô", "Cấp giấy phép lái tàu"]
+    for i in range(24):
+        db.session.add(Service(agency_id=agencies[i % 3].id, name=cycle[i % 4], level=3,
+                               url=f"https://tinh.gov.vn/{i}"))
+    db.session.commit()
+    return agencies
+
+
+def expected_order(db) -> list[int]:
+    services = db.session.execute(db.select(Service).where(Service.status == "active")).scalars()
+    return [s.id for s in sorted(services, key=lambda s: (len(s.name), s.id))]
+
+
+@pytest.mark.parametrize("per_page", [1, 4, 5, 7, 20])
+def test_repeated_names_page_by_length_then_id(db, repeated, per_page):
+    expected = expected_order(db)
+    seen, page_number = [], 1
+    while True:
+        page = search_services(db.session, ServiceQuery(q="cap giay phep", page=page_number, per_page=per_page))
+        assert page.total == 24
+        if not page.items:
+            break
+        seen += [s.id for s in page.items]
+        page_number += 1
+    assert seen == expected
+    assert len(search_services(db.session, ServiceQuery(q="lai", per_page=50)).items) == 12
+
+
+def test_counts_of_repeated_names_follow_every_change(db, repeated):
+    def total(q: str) -> int:
+        return search_services(db.session, ServiceQuery(q=q)).total
+
+    assert total("xay dung") == 6
+    copies = db.session.execute(
+        db.select(Service).where(Service.name == "Cấp giấy phép xây dựng").order_by(Service.id)).scalars().all()
+    copies[0].status = "retired"
+    copies[1].name = "Cấp giấy phép lái tàu"
+    db.session.delete(copies[2])
+    db.session.commit()
+    assert total("xay dung") == 3
+    assert total("lai tau") == 7
+    db.session.execute(insert(Service), [
+        {"agency_id": repeated[0].id, "name": name, "name_lower": lower_nfc(name), "name_folded": fold(name),
+         "level": 4, "url": f"https://bulk.gov.vn/{i}", "status": status, "is_sample": False,
+         "health": "unknown", "consecutive_failures": 0}
+        for i, (name, status) in enumerate([("Cấp giấy phép xây dựng", "active")] * 5
+                                           + [("Cấp giấy phép xây dựng", "retired"), ("Cấp phép mới", "active")])
+    ])
+    db.session.commit()
+    assert total("xay dung") == 8
+    assert total("phep moi") == 1
+    copies[0].status = "active"
+    db.session.commit()
+    assert total("xay dung") == 9
+    assert expected_order(db)[:5] == [s.id for s in search_services(
+        db.session, ServiceQuery(q="cap", per_page=5)).items]
+
+
+def test_filtered_and_unfiltered_searches_agree(db):
+    """A filter that keeps every service gives the same totals and pages as no filter (two query plans)."""
+    rng = random.Random(846)
+    agency = Agency(code="binh-duong", name="Bình Dương", kind="province")
+    db.session.add(agency)
+    db.session.flush()
+    db.session.add_all([
+        Service(agency_id=agency.id, name=seed.synthetic_name(rng), level=3, url=f"https://bd.gov.vn/{i}")
+        for i in range(300)])
+    db.session.commit()
+    for q in ["cap giay", "Cấp giấy phép", "giay chung nhan", "đăng ký", "doanh nghiep", "cấp lại", "thẻ bảo"]:
+        for page_number in (1, 2, 5):
+            plain = search_services(db.session, ServiceQuery(q=q, page=page_number, per_page=7))
+            filtered = search_services(db.session, ServiceQuery(q=q, page=page_number, per_page=7, level=3))
+            assert plain.total == filtered.total
+            assert [s.id for s in plain.items] == [s.id for s in filtered.items], (q, page_number)
+    assert plain.total > 0
+
+
+def test_search_rebuild_command_restores_a_damaged_index(db, runner, repeated):
+    with db.engine.begin() as connection:
+        if db.engine.dialect.name == "postgresql":
+            connection.execute(text("UPDATE service_names SET active = 0"))
+        else:
+            connection.execute(text("INSERT INTO service_search(service_search) VALUES ('delete-all')"))
+    assert search_services(db.session, ServiceQuery(q="xay dung")).total == 0
+    result = runner.invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "Search index rebuilt" in result.output
+    assert search_services(db.session, ServiceQuery(q="xay dung")).total == 6

@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     from portal.commands.imports import import_cli
     from portal.commands.procedures import procedures_command
     from portal.commands.scheduler import scheduler_command
+    from portal.commands.search import search_cli
     from portal.commands.seed import seed_cli
     from portal.commands.stats import crawl_stats_command, stats_cli
     from portal.commands.users import users_cli
@@ -24,3 +25,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(crawl_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(users_cli)
+    app.cli.add_command(search_cli)

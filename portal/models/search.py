@@ -1,4 +1,4 @@
-"""Full-text search objects on the names of active services: FTS5 on SQLite, a partial GIN index on PostgreSQL.
+"""Full-text search objects on the names of active services: FTS5 on SQLite, GIN indexes on PostgreSQL.
 
 Only active services are indexed, so a search without filters is counted from the index alone.
 
@@ -6,6 +6,12 @@ On SQLite the FTS5 table indexes two columns, the folded name and the lower-case
 diacritics, so that each ranking tier (exact diacritics, whole phrase, every word) is an FTS query of
 its own. Its rowid is `length(name) << 32 | id`: FTS5 returns matches in rowid order, which is the
 "shorter names first" order, so a page of a tier is read from the index without sorting every match.
+
+On PostgreSQL a search with filters uses a partial GIN index on the services' folded names. A search
+without filters uses `service_names`: one row per distinct name with how many active services bear it,
+kept by triggers on `services`. The same procedure is offered by hundreds of agencies under the same
+name, so the distinct names are far fewer than the services (7,200 for 200,000 synthetic ones): the
+total is a sum over matching names, and the page's services are read from an index on (name, id).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from sqlalchemy.engine import Connection
 FTS_TABLE = "service_search"
 FTS_SOURCE = "service_search_source"
 PG_INDEX = "ix_services_name_folded_tsv"
+PG_NAMES = "service_names"
+PG_NAMES_INDEXES = ("ix_service_names_search_vector", "ix_services_active_name")
+_PG_NAMES_FUNCTIONS = ("service_names_count", "service_names_move", "service_names_clear")
 ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
 
@@ -46,12 +55,92 @@ _PG_CREATE = [
     "WHERE status = 'active'",
 ]
 
+_PG_NAME_ROW = ("name, name_lower, name_folded, name_length, search_vector, active",
+                "ON CONFLICT (name) DO UPDATE SET active = n.active + excluded.active, "
+                "name_lower = excluded.name_lower, name_folded = excluded.name_folded, "
+                "name_length = excluded.name_length, search_vector = excluded.search_vector")
+_PG_NAMES_CREATE = [
+    f"CREATE TABLE IF NOT EXISTS {PG_NAMES} (name varchar(500) PRIMARY KEY, name_lower varchar(500) NOT NULL, "
+    "name_folded varchar(500) NOT NULL, name_length integer NOT NULL, search_vector tsvector NOT NULL, "
+    "active integer NOT NULL DEFAULT 0 CONSTRAINT ck_service_names_active CHECK (active >= 0)) "
+    "WITH (fillfactor = 80)",
+    f"CREATE INDEX IF NOT EXISTS {PG_NAMES_INDEXES[0]} ON {PG_NAMES} USING gin (search_vector)",
+    f"CREATE INDEX IF NOT EXISTS {PG_NAMES_INDEXES[1]} ON services (name, id) WHERE status = 'active'",
+    # Inserts and deletes are counted once per statement (bulk loads add thousands of rows at a time);
+    # new names are locked in name order, so concurrent imports do not deadlock on them.
+    "CREATE OR REPLACE FUNCTION service_names_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_OP = 'INSERT' THEN "
+    f"INSERT INTO {PG_NAMES} AS n ({_PG_NAME_ROW[0]}) "
+    "SELECT name, max(name_lower), max(name_folded), length(name), to_tsvector('simple', max(name_folded)), "
+    "count(*) FROM new_rows WHERE status = 'active' GROUP BY name ORDER BY name "
+    f"{_PG_NAME_ROW[1]}; "
+    f"ELSE UPDATE {PG_NAMES} AS n SET active = n.active - gone.services FROM ("
+    "SELECT name, count(*) AS services FROM old_rows WHERE status = 'active' GROUP BY name) gone "
+    "WHERE n.name = gone.name; "
+    "END IF; RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION service_names_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF old.status = 'active' THEN UPDATE {PG_NAMES} SET active = active - 1 WHERE name = old.name; END IF; "
+    f"IF new.status = 'active' THEN INSERT INTO {PG_NAMES} AS n ({_PG_NAME_ROW[0]}) VALUES (new.name, "
+    "new.name_lower, new.name_folded, length(new.name), to_tsvector('simple', new.name_folded), 1) "
+    f"{_PG_NAME_ROW[1]}; END IF; "
+    "RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION service_names_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"DELETE FROM {PG_NAMES}; RETURN NULL; END $$",
+    "DROP TRIGGER IF EXISTS service_names_ai ON services",
+    "CREATE TRIGGER service_names_ai AFTER INSERT ON services REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION service_names_count()",
+    "DROP TRIGGER IF EXISTS service_names_ad ON services",
+    "CREATE TRIGGER service_names_ad AFTER DELETE ON services REFERENCING OLD TABLE AS old_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION service_names_count()",
+    "DROP TRIGGER IF EXISTS service_names_au ON services",
+    "CREATE TRIGGER service_names_au AFTER UPDATE OF name, name_lower, name_folded, status ON services "
+    "FOR EACH ROW WHEN (old.name IS DISTINCT FROM new.name OR old.status IS DISTINCT FROM new.status "
+    "OR old.name_folded IS DISTINCT FROM new.name_folded OR old.name_lower IS DISTINCT FROM new.name_lower) "
+    "EXECUTE FUNCTION service_names_move()",
+    "DROP TRIGGER IF EXISTS service_names_truncate ON services",
+    "CREATE TRIGGER service_names_truncate AFTER TRUNCATE ON services "
+    "FOR EACH STATEMENT EXECUTE FUNCTION service_names_clear()",
+]
+_PG_NAMES_REBUILD = [
+    f"DELETE FROM {PG_NAMES}",
+    f"INSERT INTO {PG_NAMES} ({_PG_NAME_ROW[0]}) SELECT name, max(name_lower), max(name_folded), length(name), "
+    "to_tsvector('simple', max(name_folded)), count(*) FROM services WHERE status = 'active' GROUP BY name",
+]
+
 
 def create_search_objects(connection: Connection) -> None:
     """Create the dialect's text-search objects (used by create_all and by the migrations)."""
-    statements = _PG_CREATE if connection.dialect.name == "postgresql" else _SQLITE_CREATE
-    for statement in statements:
+    if connection.dialect.name == "postgresql":
+        for statement in _PG_CREATE:
+            connection.execute(text(statement))
+        create_name_objects(connection)
+        return
+    for statement in _SQLITE_CREATE:
         connection.execute(text(statement))
+
+
+def create_name_objects(connection: Connection) -> None:
+    """PostgreSQL: the table of distinct active names, its indexes and triggers, filled from `services`."""
+    for statement in _PG_NAMES_CREATE + _PG_NAMES_REBUILD:
+        connection.execute(text(statement))
+
+
+def drop_name_objects(connection: Connection) -> None:
+    for trigger in ("service_names_ai", "service_names_ad", "service_names_au", "service_names_truncate"):
+        connection.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON services"))
+    for function in _PG_NAMES_FUNCTIONS:
+        connection.execute(text(f"DROP FUNCTION IF EXISTS {function}()"))
+    connection.execute(text(f"DROP INDEX IF EXISTS {PG_NAMES_INDEXES[1]}"))
+    connection.execute(text(f"DROP TABLE IF EXISTS {PG_NAMES}"))
+
+
+def rebuild_search_objects(connection: Connection) -> None:
+    """Recompute the search objects' contents from `services` (after a bulk change made without triggers)."""
+    if connection.dialect.name == "postgresql":
+        for statement in _PG_NAMES_REBUILD:
+            connection.execute(text(statement))
+    else:
+        connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
 
 
 def drop_search_objects(connection: Connection) -> None:
@@ -61,12 +150,13 @@ def drop_search_objects(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE IF EXISTS {FTS_TABLE}"))
         connection.execute(text(f"DROP VIEW IF EXISTS {FTS_SOURCE}"))
     else:
+        drop_name_objects(connection)
         connection.execute(text(f"DROP INDEX IF EXISTS {PG_INDEX}"))
 
 
 def is_search_object(name: str | None) -> bool:
     """True for objects Alembic autogenerate must leave alone."""
-    return bool(name) and (name.startswith(FTS_TABLE) or name == PG_INDEX)
+    return bool(name) and (name.startswith(FTS_TABLE) or name in (PG_INDEX, PG_NAMES, *PG_NAMES_INDEXES))
 
 
 def install_search(services_table) -> None:

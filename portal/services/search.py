@@ -198,6 +198,55 @@ def _sqlite_text_page(
     return total, ids
 
 
+_PG_NAMES_PAGE = text("""
+WITH matched AS MATERIALIZED (
+    SELECT name, name_length, active,
+           CASE WHEN name_lower LIKE :exact ESCAPE '\\' THEN 0
+                WHEN name_folded LIKE :phrase ESCAPE '\\' THEN 1 ELSE 2 END AS tier
+    FROM service_names
+    WHERE active > 0 AND search_vector @@ to_tsquery('simple', :tsquery)
+),
+groups AS (
+    SELECT tier, name_length, sum(active) AS size,
+           sum(sum(active)) OVER (ORDER BY tier, name_length) - sum(active) AS start
+    FROM matched GROUP BY tier, name_length
+),
+page AS (
+    SELECT s.id, g.start + row_number() OVER (PARTITION BY g.tier, g.name_length ORDER BY s.id) - 1 AS position
+    FROM groups g
+    JOIN matched m ON m.tier = g.tier AND m.name_length = g.name_length
+    CROSS JOIN LATERAL (
+        SELECT id FROM services
+        WHERE services.name = m.name AND services.status = 'active'
+        ORDER BY id LIMIT (:stop - g.start)
+    ) s
+    WHERE g.start < :stop AND g.start + g.size > :skip
+)
+SELECT total.n, page.id
+FROM (SELECT coalesce(sum(active), 0) AS n FROM matched) total
+LEFT JOIN page ON page.position >= :skip AND page.position < :stop
+ORDER BY page.position
+""")
+
+
+def _pg_names_page(session: Session, query: ServiceQuery, tokens: list[str]) -> tuple[int, list[int]]:
+    """Total and the page's ids of a search without filters on PostgreSQL, from the distinct active names.
+
+    Tier and length depend on the name alone, so names are grouped by (tier, length); a running sum of
+    their counts says which groups the page falls in, and only those groups' services are read, in id
+    order, from the (name, id) index.
+    """
+    skip = (query.page - 1) * query.per_page
+    rows = session.execute(_PG_NAMES_PAGE, {
+        "exact": f"%{_escape_like(lower_nfc(query.q))}%",
+        "phrase": f"%{_escape_like(' '.join(tokens))}%",
+        "tsquery": _pg_tsquery(tokens),
+        "skip": skip,
+        "stop": skip + query.per_page,
+    }).all()
+    return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
+
+
 def _ordered_page(session: Session, stmt: Select, order_by: list, query: ServiceQuery) -> tuple[int, list[int]]:
     """Total and the page's ids from one ordered query; the total rides along as a window count.
 
@@ -232,6 +281,8 @@ def search_services(session: Session, query: ServiceQuery, *, include_retired: b
 
     if tokens and dialect == "sqlite" and not include_retired:
         total, ids = _sqlite_text_page(session, query, _sqlite_tiers(q, tokens), has_filters=has_filters)
+    elif tokens and dialect == "postgresql" and not (include_retired or has_filters):
+        total, ids = _pg_names_page(session, query, tokens)
     else:
         stmt = _filtered(select(Service.id), query, session, include_retired=include_retired)
         order_by = [Service.name_folded, Service.id]
