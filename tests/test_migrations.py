@@ -45,3 +45,22 @@ def test_migrations_on_empty_database_match_models(empty_database_url):
         remaining = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
         assert remaining == []
         db.engine.dispose()
+
+
+def test_upgrading_a_database_with_services_keeps_them_searchable(empty_database_url):
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="0004")
+        agency = Agency(code="hue", name="Huế", kind="province")
+        db.session.add(agency)
+        db.session.flush()
+        for i, name in enumerate(["Cấp giấy phép xây dựng", "Cấp giấy phép xây dựng", "Đăng ký khai sinh"]):
+            db.session.add(Service(agency_id=agency.id, name=name, level=3, url=f"https://hue.gov.vn/{i}"))
+        db.session.commit()
+        upgrade()
+        page = search_services(db.session, ServiceQuery(q="giay phep xay"))
+        assert page.total == 2 and [s.name for s in page.items] == ["Cấp giấy phép xây dựng"] * 2
+        db.session.remove()
+        downgrade(revision="0004")
+        assert "service_names" not in inspect(db.engine).get_table_names()
+        db.engine.dispose()

@@ -1,4 +1,4 @@
-"""search: distinct active names with their service counts, kept by triggers (PostgreSQL)
+"""search: distinct active names with their service counts and a text index, kept by triggers
 
 Revision ID: 0005
 Revises: 0004
@@ -15,12 +15,8 @@ depends_on = None
 
 
 def upgrade():
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        create_name_objects(bind)
+    create_name_objects(op.get_bind())
 
 
 def downgrade():
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        drop_name_objects(bind)
+    drop_name_objects(op.get_bind())

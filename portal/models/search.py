@@ -7,11 +7,13 @@ diacritics, so that each ranking tier (exact diacritics, whole phrase, every wor
 its own. Its rowid is `length(name) << 32 | id`: FTS5 returns matches in rowid order, which is the
 "shorter names first" order, so a page of a tier is read from the index without sorting every match.
 
-On PostgreSQL a search with filters uses a partial GIN index on the services' folded names. A search
-without filters uses `service_names`: one row per distinct name with how many active services bear it,
-kept by triggers on `services`. The same procedure is offered by hundreds of agencies under the same
-name, so the distinct names are far fewer than the services (7,200 for 200,000 synthetic ones): the
-total is a sum over matching names, and the page's services are read from an index on (name, id).
+On PostgreSQL a search with filters uses a partial GIN index on the services' folded names.
+
+A search without filters, on both databases, uses `service_names`: one row per distinct name with how
+many active services bear it, kept by triggers on `services`, and indexed by FTS5 (SQLite) or a GIN
+index on its tsvector (PostgreSQL). The same procedure is offered by hundreds of agencies under the
+same name, so the distinct names are far fewer than the services (7,200 for 200,000 synthetic ones):
+the total is a sum over matching names, and the page's services are read from an index on (name, id).
 """
 
 from __future__ import annotations
@@ -22,9 +24,13 @@ from sqlalchemy.engine import Connection
 FTS_TABLE = "service_search"
 FTS_SOURCE = "service_search_source"
 PG_INDEX = "ix_services_name_folded_tsv"
-PG_NAMES = "service_names"
-PG_NAMES_INDEXES = ("ix_service_names_search_vector", "ix_services_active_name")
+NAMES = "service_names"
+NAMES_FTS = "service_name_search"
+NAMES_INDEXES = ("ix_service_names_search_vector", "ix_services_active_name")
 _PG_NAMES_FUNCTIONS = ("service_names_count", "service_names_move", "service_names_clear")
+_NAMES_TRIGGERS = ("service_names_ai", "service_names_ad", "service_names_au")
+_PG_NAMES_TRIGGERS = (*_NAMES_TRIGGERS, "service_names_truncate")
+_SQLITE_NAMES_FTS_TRIGGERS = ("service_name_search_ai", "service_name_search_ad", "service_name_search_au")
 ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
 
@@ -55,37 +61,40 @@ _PG_CREATE = [
     "WHERE status = 'active'",
 ]
 
-_PG_NAME_ROW = ("name, name_lower, name_folded, name_length, search_vector, active",
-                "ON CONFLICT (name) DO UPDATE SET active = n.active + excluded.active, "
-                "name_lower = excluded.name_lower, name_folded = excluded.name_folded, "
-                "name_length = excluded.name_length, search_vector = excluded.search_vector")
+_ACTIVE_NAME_INDEX = (f"CREATE INDEX IF NOT EXISTS {NAMES_INDEXES[1]} ON services (name, id) "
+                      "WHERE status = 'active'")
+_NAME_CHANGED = " OR ".join(f"old.{c} {{differs}} new.{c}" for c in ("name", "status", "name_folded", "name_lower"))
+_UPSERT = ("ON CONFLICT (name) DO UPDATE SET active = {names}.active + excluded.active, "
+           "name_lower = excluded.name_lower, name_folded = excluded.name_folded{extra}")
+
+_PG_ROW = "name, name_lower, name_folded, name_length, search_vector, active"
+_PG_UPSERT = _UPSERT.format(names="n", extra=", name_length = excluded.name_length, "
+                            "search_vector = excluded.search_vector")
 _PG_NAMES_CREATE = [
-    f"CREATE TABLE IF NOT EXISTS {PG_NAMES} (name varchar(500) PRIMARY KEY, name_lower varchar(500) NOT NULL, "
+    f"CREATE TABLE IF NOT EXISTS {NAMES} (name varchar(500) PRIMARY KEY, name_lower varchar(500) NOT NULL, "
     "name_folded varchar(500) NOT NULL, name_length integer NOT NULL, search_vector tsvector NOT NULL, "
-    "active integer NOT NULL DEFAULT 0 CONSTRAINT ck_service_names_active CHECK (active >= 0)) "
-    "WITH (fillfactor = 80)",
-    f"CREATE INDEX IF NOT EXISTS {PG_NAMES_INDEXES[0]} ON {PG_NAMES} USING gin (search_vector)",
-    f"CREATE INDEX IF NOT EXISTS {PG_NAMES_INDEXES[1]} ON services (name, id) WHERE status = 'active'",
+    "active integer NOT NULL DEFAULT 0) WITH (fillfactor = 80)",
+    f"CREATE INDEX IF NOT EXISTS {NAMES_INDEXES[0]} ON {NAMES} USING gin (search_vector)",
+    _ACTIVE_NAME_INDEX,
     # Inserts and deletes are counted once per statement (bulk loads add thousands of rows at a time);
     # new names are locked in name order, so concurrent imports do not deadlock on them.
     "CREATE OR REPLACE FUNCTION service_names_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "IF TG_OP = 'INSERT' THEN "
-    f"INSERT INTO {PG_NAMES} AS n ({_PG_NAME_ROW[0]}) "
+    f"INSERT INTO {NAMES} AS n ({_PG_ROW}) "
     "SELECT name, max(name_lower), max(name_folded), length(name), to_tsvector('simple', max(name_folded)), "
-    "count(*) FROM new_rows WHERE status = 'active' GROUP BY name ORDER BY name "
-    f"{_PG_NAME_ROW[1]}; "
-    f"ELSE UPDATE {PG_NAMES} AS n SET active = n.active - gone.services FROM ("
+    f"count(*) FROM new_rows WHERE status = 'active' GROUP BY name ORDER BY name {_PG_UPSERT}; "
+    f"ELSE UPDATE {NAMES} AS n SET active = n.active - gone.services FROM ("
     "SELECT name, count(*) AS services FROM old_rows WHERE status = 'active' GROUP BY name) gone "
     "WHERE n.name = gone.name; "
     "END IF; RETURN NULL; END $$",
     "CREATE OR REPLACE FUNCTION service_names_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"IF old.status = 'active' THEN UPDATE {PG_NAMES} SET active = active - 1 WHERE name = old.name; END IF; "
-    f"IF new.status = 'active' THEN INSERT INTO {PG_NAMES} AS n ({_PG_NAME_ROW[0]}) VALUES (new.name, "
+    f"IF old.status = 'active' THEN UPDATE {NAMES} SET active = active - 1 WHERE name = old.name; END IF; "
+    f"IF new.status = 'active' THEN INSERT INTO {NAMES} AS n ({_PG_ROW}) VALUES (new.name, "
     "new.name_lower, new.name_folded, length(new.name), to_tsvector('simple', new.name_folded), 1) "
-    f"{_PG_NAME_ROW[1]}; END IF; "
+    f"{_PG_UPSERT}; END IF; "
     "RETURN NULL; END $$",
     "CREATE OR REPLACE FUNCTION service_names_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"DELETE FROM {PG_NAMES}; RETURN NULL; END $$",
+    f"DELETE FROM {NAMES}; RETURN NULL; END $$",
     "DROP TRIGGER IF EXISTS service_names_ai ON services",
     "CREATE TRIGGER service_names_ai AFTER INSERT ON services REFERENCING NEW TABLE AS new_rows "
     "FOR EACH STATEMENT EXECUTE FUNCTION service_names_count()",
@@ -94,69 +103,109 @@ _PG_NAMES_CREATE = [
     "FOR EACH STATEMENT EXECUTE FUNCTION service_names_count()",
     "DROP TRIGGER IF EXISTS service_names_au ON services",
     "CREATE TRIGGER service_names_au AFTER UPDATE OF name, name_lower, name_folded, status ON services "
-    "FOR EACH ROW WHEN (old.name IS DISTINCT FROM new.name OR old.status IS DISTINCT FROM new.status "
-    "OR old.name_folded IS DISTINCT FROM new.name_folded OR old.name_lower IS DISTINCT FROM new.name_lower) "
-    "EXECUTE FUNCTION service_names_move()",
+    f"FOR EACH ROW WHEN ({_NAME_CHANGED.format(differs='IS DISTINCT FROM')}) EXECUTE FUNCTION service_names_move()",
     "DROP TRIGGER IF EXISTS service_names_truncate ON services",
     "CREATE TRIGGER service_names_truncate AFTER TRUNCATE ON services "
     "FOR EACH STATEMENT EXECUTE FUNCTION service_names_clear()",
 ]
 _PG_NAMES_REBUILD = [
-    f"DELETE FROM {PG_NAMES}",
-    f"INSERT INTO {PG_NAMES} ({_PG_NAME_ROW[0]}) SELECT name, max(name_lower), max(name_folded), length(name), "
+    f"DELETE FROM {NAMES}",
+    f"INSERT INTO {NAMES} ({_PG_ROW}) SELECT name, max(name_lower), max(name_folded), length(name), "
     "to_tsvector('simple', max(name_folded)), count(*) FROM services WHERE status = 'active' GROUP BY name",
 ]
+
+_SQLITE_ROW = "name, name_lower, name_folded, name_length, active"
+_SQLITE_UPSERT = _UPSERT.format(names=NAMES, extra="")
+_SQLITE_NAMES_CREATE = [
+    f"CREATE TABLE IF NOT EXISTS {NAMES} (id INTEGER PRIMARY KEY, name VARCHAR(500) NOT NULL UNIQUE, "
+    "name_lower VARCHAR(500) NOT NULL, name_folded VARCHAR(500) NOT NULL, name_length INTEGER NOT NULL, "
+    "active INTEGER NOT NULL DEFAULT 0)",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {NAMES_FTS} USING fts5(name_folded, name_lower, content='{NAMES}', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='2 3')",
+    _ACTIVE_NAME_INDEX,
+    f"CREATE TRIGGER IF NOT EXISTS service_names_ai AFTER INSERT ON services WHEN new.status = 'active' BEGIN "
+    f"INSERT INTO {NAMES} ({_SQLITE_ROW}) VALUES (new.name, new.name_lower, new.name_folded, length(new.name), 1) "
+    f"{_SQLITE_UPSERT}; END",
+    f"CREATE TRIGGER IF NOT EXISTS service_names_ad AFTER DELETE ON services WHEN old.status = 'active' BEGIN "
+    f"UPDATE {NAMES} SET active = active - 1 WHERE name = old.name; END",
+    "CREATE TRIGGER IF NOT EXISTS service_names_au AFTER UPDATE OF name, name_lower, name_folded, status "
+    f"ON services WHEN {_NAME_CHANGED.format(differs='IS NOT')} BEGIN "
+    f"UPDATE {NAMES} SET active = active - 1 WHERE name = old.name AND old.status = 'active'; "
+    f"INSERT INTO {NAMES} ({_SQLITE_ROW}) SELECT new.name, new.name_lower, new.name_folded, length(new.name), 1 "
+    f"WHERE new.status = 'active' {_SQLITE_UPSERT}; END",
+    f"CREATE TRIGGER IF NOT EXISTS service_name_search_ai AFTER INSERT ON {NAMES} BEGIN "
+    f"INSERT INTO {NAMES_FTS}(rowid, name_folded, name_lower) VALUES (new.id, new.name_folded, new.name_lower); END",
+    f"CREATE TRIGGER IF NOT EXISTS service_name_search_ad AFTER DELETE ON {NAMES} BEGIN "
+    f"INSERT INTO {NAMES_FTS}({NAMES_FTS}, rowid, name_folded, name_lower) "
+    "VALUES ('delete', old.id, old.name_folded, old.name_lower); END",
+    f"CREATE TRIGGER IF NOT EXISTS service_name_search_au AFTER UPDATE OF name_folded, name_lower ON {NAMES} "
+    "WHEN old.name_folded IS NOT new.name_folded OR old.name_lower IS NOT new.name_lower BEGIN "
+    f"INSERT INTO {NAMES_FTS}({NAMES_FTS}, rowid, name_folded, name_lower) "
+    "VALUES ('delete', old.id, old.name_folded, old.name_lower); "
+    f"INSERT INTO {NAMES_FTS}(rowid, name_folded, name_lower) VALUES (new.id, new.name_folded, new.name_lower); END",
+]
+# The FTS5 'rebuild' at the end rereads the names, whatever the deletes did to an index out of step.
+_SQLITE_NAMES_REBUILD = [
+    f"DELETE FROM {NAMES}",
+    f"INSERT INTO {NAMES} ({_SQLITE_ROW}) SELECT name, max(name_lower), max(name_folded), length(name), count(*) "
+    "FROM services WHERE status = 'active' GROUP BY name",
+    f"INSERT INTO {NAMES_FTS}({NAMES_FTS}) VALUES ('rebuild')",
+]
+
+
+def _run(connection: Connection, statements: list[str]) -> None:
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def _postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
 
 
 def create_search_objects(connection: Connection) -> None:
     """Create the dialect's text-search objects (used by create_all and by the migrations)."""
-    if connection.dialect.name == "postgresql":
-        for statement in _PG_CREATE:
-            connection.execute(text(statement))
-        create_name_objects(connection)
-        return
-    for statement in _SQLITE_CREATE:
-        connection.execute(text(statement))
+    _run(connection, _PG_CREATE if _postgresql(connection) else _SQLITE_CREATE)
+    create_name_objects(connection)
 
 
 def create_name_objects(connection: Connection) -> None:
-    """PostgreSQL: the table of distinct active names, its indexes and triggers, filled from `services`."""
-    for statement in _PG_NAMES_CREATE + _PG_NAMES_REBUILD:
-        connection.execute(text(statement))
+    """The table of distinct active names, its text index and its triggers, filled from `services`."""
+    if _postgresql(connection):
+        _run(connection, _PG_NAMES_CREATE + _PG_NAMES_REBUILD)
+    else:
+        _run(connection, _SQLITE_NAMES_CREATE + _SQLITE_NAMES_REBUILD)
 
 
 def drop_name_objects(connection: Connection) -> None:
-    for trigger in ("service_names_ai", "service_names_ad", "service_names_au", "service_names_truncate"):
-        connection.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON services"))
-    for function in _PG_NAMES_FUNCTIONS:
-        connection.execute(text(f"DROP FUNCTION IF EXISTS {function}()"))
-    connection.execute(text(f"DROP INDEX IF EXISTS {PG_NAMES_INDEXES[1]}"))
-    connection.execute(text(f"DROP TABLE IF EXISTS {PG_NAMES}"))
+    if _postgresql(connection):
+        _run(connection, [f"DROP TRIGGER IF EXISTS {t} ON services" for t in _PG_NAMES_TRIGGERS]
+             + [f"DROP FUNCTION IF EXISTS {f}()" for f in _PG_NAMES_FUNCTIONS])
+    else:
+        _run(connection, [f"DROP TRIGGER IF EXISTS {t}" for t in (*_NAMES_TRIGGERS, *_SQLITE_NAMES_FTS_TRIGGERS)]
+             + [f"DROP TABLE IF EXISTS {NAMES_FTS}"])
+    _run(connection, [f"DROP INDEX IF EXISTS {NAMES_INDEXES[1]}", f"DROP TABLE IF EXISTS {NAMES}"])
 
 
 def rebuild_search_objects(connection: Connection) -> None:
     """Recompute the search objects' contents from `services` (after a bulk change made without triggers)."""
-    if connection.dialect.name == "postgresql":
-        for statement in _PG_NAMES_REBUILD:
-            connection.execute(text(statement))
+    if _postgresql(connection):
+        _run(connection, _PG_NAMES_REBUILD)
     else:
-        connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
+        _run(connection, [f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')", *_SQLITE_NAMES_REBUILD])
 
 
 def drop_search_objects(connection: Connection) -> None:
-    if connection.dialect.name == "sqlite":
-        for trigger in _SQLITE_TRIGGERS:
-            connection.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
-        connection.execute(text(f"DROP TABLE IF EXISTS {FTS_TABLE}"))
-        connection.execute(text(f"DROP VIEW IF EXISTS {FTS_SOURCE}"))
+    drop_name_objects(connection)
+    if _postgresql(connection):
+        _run(connection, [f"DROP INDEX IF EXISTS {PG_INDEX}"])
     else:
-        drop_name_objects(connection)
-        connection.execute(text(f"DROP INDEX IF EXISTS {PG_INDEX}"))
+        _run(connection, [f"DROP TRIGGER IF EXISTS {t}" for t in _SQLITE_TRIGGERS]
+             + [f"DROP TABLE IF EXISTS {FTS_TABLE}", f"DROP VIEW IF EXISTS {FTS_SOURCE}"])
 
 
 def is_search_object(name: str | None) -> bool:
     """True for objects Alembic autogenerate must leave alone."""
-    return bool(name) and (name.startswith(FTS_TABLE) or name in (PG_INDEX, PG_NAMES, *PG_NAMES_INDEXES))
+    return bool(name) and (name.startswith((FTS_TABLE, NAMES_FTS)) or name in (PG_INDEX, NAMES, *NAMES_INDEXES))
 
 
 def install_search(services_table) -> None:

@@ -126,20 +126,25 @@ def _fts_phrase(column_name: str, tokens: list[str]) -> str:
 
 @dataclass(frozen=True)
 class _Tiers:
-    """FTS5 queries of a text search on SQLite: every match, then each ranking tier (disjoint, in order)."""
+    """FTS5 queries of a text search on SQLite: every match, the whole phrase, the exact diacritics (if any)."""
 
     every: str
-    tiers: tuple[str, ...]
+    phrase: str
+    exact: str | None
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """Each ranking tier as its own query, disjoint, best first."""
+        rest = f"({self.every}) NOT ({self.phrase})"
+        if self.exact is None:
+            return (self.phrase, rest)
+        return (self.exact, f"({self.phrase}) NOT ({self.exact})", rest)
 
 
 def _sqlite_tiers(q: str, tokens: list[str]) -> _Tiers:
-    every = _fts_words(tokens)
-    phrase = _fts_phrase("name_folded", tokens)
     exact_tokens = query_tokens(lower_nfc(q))
-    if not exact_tokens:
-        return _Tiers(every, (phrase, f"({every}) NOT ({phrase})"))
-    exact = _fts_phrase("name_lower", exact_tokens)
-    return _Tiers(every, (exact, f"({phrase}) NOT ({exact})", f"({every}) NOT ({phrase})"))
+    return _Tiers(_fts_words(tokens), _fts_phrase("name_folded", tokens),
+                  _fts_phrase("name_lower", exact_tokens) if exact_tokens else None)
 
 
 def _fts_match(fts_query: str):
@@ -165,18 +170,15 @@ def _filtered(stmt: Select, query: ServiceQuery, session: Session, *, include_re
     return stmt
 
 
-def _sqlite_text_page(
-    session: Session, query: ServiceQuery, tiers: _Tiers, *, has_filters: bool
-) -> tuple[int, list[int]]:
-    """Total and the page's ids, tier by tier, each read in rowid order (name length, then id) from FTS5."""
+def _sqlite_text_page(session: Session, query: ServiceQuery, tiers: _Tiers) -> tuple[int, list[int]]:
+    """Total and the page's ids of a filtered search, tier by tier, each read in rowid order (name length,
+    then id) from FTS5 and joined to the services for the filters."""
     rowid = _FTS.c.rowid
 
     def base(columns, fts_query: str) -> Select:
         stmt = select(*columns).select_from(_FTS).where(_fts_match(fts_query))
-        if has_filters:
-            stmt = stmt.join(Service, Service.id == rowid.op("&")(ID_MASK))
-            stmt = _filtered(stmt, query, session, include_retired=False)
-        return stmt
+        stmt = stmt.join(Service, Service.id == rowid.op("&")(ID_MASK))
+        return _filtered(stmt, query, session, include_retired=False)
 
     def count(fts_query: str) -> int:
         return session.execute(base([func.count()], fts_query)).scalar_one()
@@ -198,13 +200,39 @@ def _sqlite_text_page(
     return total, ids
 
 
-_PG_NAMES_PAGE = text("""
-WITH matched AS MATERIALIZED (
+_NAMES_MATCHED = {
+    "postgresql": """
     SELECT name, name_length, active,
            CASE WHEN name_lower LIKE :exact ESCAPE '\\' THEN 0
                 WHEN name_folded LIKE :phrase ESCAPE '\\' THEN 1 ELSE 2 END AS tier
     FROM service_names
-    WHERE active > 0 AND search_vector @@ to_tsquery('simple', :tsquery)
+    WHERE active > 0 AND search_vector @@ to_tsquery('simple', :every)""",
+    "sqlite": """
+    SELECT n.name, n.name_length, n.active,
+           CASE WHEN f.rowid IN (SELECT rowid FROM service_name_search WHERE service_name_search MATCH :exact) THEN 0
+                WHEN f.rowid IN (SELECT rowid FROM service_name_search WHERE service_name_search MATCH :phrase)
+                THEN 1 ELSE 2 END AS tier
+    FROM service_name_search f JOIN service_names n ON n.id = f.rowid
+    WHERE service_name_search MATCH :every AND n.active > 0""",
+}
+_NAMES_SERVICES = {
+    "postgresql": """
+    FROM groups g
+    JOIN matched m ON m.tier = g.tier AND m.name_length = g.name_length
+    CROSS JOIN LATERAL (
+        SELECT id FROM services
+        WHERE services.name = m.name AND services.status = 'active'
+        ORDER BY id LIMIT (:stop - g.start)
+    ) s
+    WHERE g.start < :stop AND g.start + g.size > :skip""",
+    # CROSS JOIN fixes SQLite's join order: the page's groups, their names, each name's services by index.
+    "sqlite": """
+    FROM groups g CROSS JOIN matched m CROSS JOIN services s
+    WHERE g.start < :stop AND g.start + g.size > :skip AND m.tier = g.tier AND m.name_length = g.name_length
+      AND s.name = m.name AND s.status = 'active'""",
+}
+_NAMES_PAGE = {dialect: text(f"""
+WITH matched AS {"MATERIALIZED " if dialect == "postgresql" else ""}({_NAMES_MATCHED[dialect]}
 ),
 groups AS (
     SELECT tier, name_length, sum(active) AS size,
@@ -213,37 +241,30 @@ groups AS (
 ),
 page AS (
     SELECT s.id, g.start + row_number() OVER (PARTITION BY g.tier, g.name_length ORDER BY s.id) - 1 AS position
-    FROM groups g
-    JOIN matched m ON m.tier = g.tier AND m.name_length = g.name_length
-    CROSS JOIN LATERAL (
-        SELECT id FROM services
-        WHERE services.name = m.name AND services.status = 'active'
-        ORDER BY id LIMIT (:stop - g.start)
-    ) s
-    WHERE g.start < :stop AND g.start + g.size > :skip
+    {_NAMES_SERVICES[dialect]}
 )
 SELECT total.n, page.id
 FROM (SELECT coalesce(sum(active), 0) AS n FROM matched) total
 LEFT JOIN page ON page.position >= :skip AND page.position < :stop
 ORDER BY page.position
-""")
+""") for dialect in _NAMES_MATCHED}  # noqa: S608 - composed of the module's own constants
 
 
-def _pg_names_page(session: Session, query: ServiceQuery, tokens: list[str]) -> tuple[int, list[int]]:
-    """Total and the page's ids of a search without filters on PostgreSQL, from the distinct active names.
+def _names_page(session: Session, dialect: str, query: ServiceQuery, tokens: list[str]) -> tuple[int, list[int]]:
+    """Total and the page's ids of a search without filters, from the distinct active names.
 
     Tier and length depend on the name alone, so names are grouped by (tier, length); a running sum of
     their counts says which groups the page falls in, and only those groups' services are read, in id
     order, from the (name, id) index.
     """
+    if dialect == "postgresql":
+        terms = {"exact": f"%{_escape_like(lower_nfc(query.q))}%",
+                 "phrase": f"%{_escape_like(' '.join(tokens))}%", "every": _pg_tsquery(tokens)}
+    else:
+        tiers = _sqlite_tiers(query.q, tokens)
+        terms = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
     skip = (query.page - 1) * query.per_page
-    rows = session.execute(_PG_NAMES_PAGE, {
-        "exact": f"%{_escape_like(lower_nfc(query.q))}%",
-        "phrase": f"%{_escape_like(' '.join(tokens))}%",
-        "tsquery": _pg_tsquery(tokens),
-        "skip": skip,
-        "stop": skip + query.per_page,
-    }).all()
+    rows = session.execute(_NAMES_PAGE[dialect], {**terms, "skip": skip, "stop": skip + query.per_page}).all()
     return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
 
 
@@ -279,10 +300,10 @@ def search_services(session: Session, query: ServiceQuery, *, include_retired: b
     q = query.q
     tokens = [] if not q or PROCEDURE_CODE.match(q) else query_tokens(fold(q))
 
-    if tokens and dialect == "sqlite" and not include_retired:
-        total, ids = _sqlite_text_page(session, query, _sqlite_tiers(q, tokens), has_filters=has_filters)
-    elif tokens and dialect == "postgresql" and not (include_retired or has_filters):
-        total, ids = _pg_names_page(session, query, tokens)
+    if tokens and not (include_retired or has_filters) and dialect in _NAMES_PAGE:
+        total, ids = _names_page(session, dialect, query, tokens)
+    elif tokens and dialect == "sqlite" and not include_retired:
+        total, ids = _sqlite_text_page(session, query, _sqlite_tiers(q, tokens))
     else:
         stmt = _filtered(select(Service.id), query, session, include_retired=include_retired)
         order_by = [Service.name_folded, Service.id]
