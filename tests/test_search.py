@@ -1,7 +1,10 @@
 import random
+import threading
+import time
 
 import pytest
 from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
 
 from portal.models import Agency, Procedure, Service
 from portal.services import seed
@@ -320,3 +323,32 @@ def test_search_rebuild_command_restores_a_damaged_index(db, runner, repeated):
     assert result.exit_code == 0, result.output
     assert "Search index rebuilt" in result.output
     assert totals() == (6, 6)
+
+
+def test_services_added_at_once_under_one_name_are_all_counted(db, app, repeated):
+    """Two writers add a service with a name new to the portal at the same time: neither count is lost."""
+    def add(session: Session, i: int) -> None:
+        session.add(Service(agency_id=repeated[i].id, name="Cấp phép khai thác cát", level=3,
+                            url=f"https://tinh.gov.vn/cat/{i}"))
+        session.flush()
+
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        with app.app_context(), Session(db.engine) as session:
+            try:
+                add(session, 1)
+                session.commit()
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+
+    with Session(db.engine) as first:
+        add(first, 0)
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        time.sleep(0.3)
+        first.commit()
+    writer.join(timeout=30)
+    assert not writer.is_alive() and errors == []
+    page = search_services(db.session, ServiceQuery(q="khai thac cat"))
+    assert page.total == 2 and len(page.items) == 2
