@@ -181,8 +181,7 @@ def test_two_workers_share_due_services_without_checking_any_twice(app, db):
     guard = threading.Lock()
     start = threading.Barrier(2)
 
-    def worker():
-        worker_app = make_app(url)
+    def worker(worker_app):
         with worker_app.app_context():
             from portal.extensions import db as wdb
 
@@ -199,7 +198,9 @@ def test_two_workers_share_due_services_without_checking_any_twice(app, db):
             wdb.session.remove()
             wdb.engine.dispose()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    # The apps are built here, one after the other: CPython 3.11 before 3.11.8 can fail to compile in two
+    # threads at once ("AST constructor recursion depth mismatch", gh-106905), which routing does.
+    threads = [threading.Thread(target=worker, args=(make_app(url),)) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
