@@ -26,7 +26,7 @@ FTS_SOURCE = "service_search_source"
 PG_INDEX = "ix_services_name_folded_tsv"
 NAMES = "service_names"
 NAMES_FTS = "service_name_search"
-NAMES_INDEXES = ("ix_service_names_search_vector", "ix_services_active_name")
+NAMES_INDEXES = ("ix_service_names_name_folded_tsv", "ix_services_active_name")
 _PG_NAMES_FUNCTIONS = ("service_names_count", "service_names_move", "service_names_clear")
 _NAMES_TRIGGERS = ("service_names_ai", "service_names_ad", "service_names_au")
 _PG_NAMES_TRIGGERS = (*_NAMES_TRIGGERS, "service_names_truncate")
@@ -64,34 +64,39 @@ _PG_CREATE = [
 _ACTIVE_NAME_INDEX = (f"CREATE INDEX IF NOT EXISTS {NAMES_INDEXES[1]} ON services (name, id) "
                       "WHERE status = 'active'")
 _NAME_CHANGED = " OR ".join(f"old.{c} {{differs}} new.{c}" for c in ("name", "status", "name_folded", "name_lower"))
+_NAME_ROW = "name, name_lower, name_folded, active"
 _UPSERT = ("ON CONFLICT (name) DO UPDATE SET active = {names}.active + excluded.active, "
-           "name_lower = excluded.name_lower, name_folded = excluded.name_folded{extra}")
+           "name_lower = excluded.name_lower, name_folded = excluded.name_folded")
+_PG_UPSERT = _UPSERT.format(names="n")
+_SQLITE_UPSERT = _UPSERT.format(names=NAMES)
 
-_PG_ROW = "name, name_lower, name_folded, name_length, search_vector, active"
-_PG_UPSERT = _UPSERT.format(names="n", extra=", name_length = excluded.name_length, "
-                            "search_vector = excluded.search_vector")
+
+def _count_names(source: str) -> str:
+    """The active services of `source` counted per name, as rows of the names table."""
+    return (f"SELECT name, max(name_lower), max(name_folded), count(*) FROM {source} "
+            "WHERE status = 'active' GROUP BY name")
+
+
+_NAMES_REFILL = [f"DELETE FROM {NAMES}", f"INSERT INTO {NAMES} ({_NAME_ROW}) {_count_names('services')}"]
+
 _PG_NAMES_CREATE = [
     f"CREATE TABLE IF NOT EXISTS {NAMES} (name varchar(500) PRIMARY KEY, name_lower varchar(500) NOT NULL, "
-    "name_folded varchar(500) NOT NULL, name_length integer NOT NULL, search_vector tsvector NOT NULL, "
-    "active integer NOT NULL DEFAULT 0) WITH (fillfactor = 80)",
-    f"CREATE INDEX IF NOT EXISTS {NAMES_INDEXES[0]} ON {NAMES} USING gin (search_vector)",
+    "name_folded varchar(500) NOT NULL, active integer NOT NULL DEFAULT 0) WITH (fillfactor = 80)",
+    f"CREATE INDEX IF NOT EXISTS {NAMES_INDEXES[0]} ON {NAMES} USING gin (to_tsvector('simple', name_folded))",
     _ACTIVE_NAME_INDEX,
     # Inserts and deletes are counted once per statement (bulk loads add thousands of rows at a time);
     # new names are locked in name order, so concurrent imports do not deadlock on them.
     "CREATE OR REPLACE FUNCTION service_names_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "IF TG_OP = 'INSERT' THEN "
-    f"INSERT INTO {NAMES} AS n ({_PG_ROW}) "
-    "SELECT name, max(name_lower), max(name_folded), length(name), to_tsvector('simple', max(name_folded)), "
-    f"count(*) FROM new_rows WHERE status = 'active' GROUP BY name ORDER BY name {_PG_UPSERT}; "
+    f"INSERT INTO {NAMES} AS n ({_NAME_ROW}) {_count_names('new_rows')} ORDER BY name {_PG_UPSERT}; "
     f"ELSE UPDATE {NAMES} AS n SET active = n.active - gone.services FROM ("
     "SELECT name, count(*) AS services FROM old_rows WHERE status = 'active' GROUP BY name) gone "
     "WHERE n.name = gone.name; "
     "END IF; RETURN NULL; END $$",
     "CREATE OR REPLACE FUNCTION service_names_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     f"IF old.status = 'active' THEN UPDATE {NAMES} SET active = active - 1 WHERE name = old.name; END IF; "
-    f"IF new.status = 'active' THEN INSERT INTO {NAMES} AS n ({_PG_ROW}) VALUES (new.name, "
-    "new.name_lower, new.name_folded, length(new.name), to_tsvector('simple', new.name_folded), 1) "
-    f"{_PG_UPSERT}; END IF; "
+    f"IF new.status = 'active' THEN INSERT INTO {NAMES} AS n ({_NAME_ROW}) "
+    f"VALUES (new.name, new.name_lower, new.name_folded, 1) {_PG_UPSERT}; END IF; "
     "RETURN NULL; END $$",
     "CREATE OR REPLACE FUNCTION service_names_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     f"DELETE FROM {NAMES}; RETURN NULL; END $$",
@@ -108,30 +113,21 @@ _PG_NAMES_CREATE = [
     "CREATE TRIGGER service_names_truncate AFTER TRUNCATE ON services "
     "FOR EACH STATEMENT EXECUTE FUNCTION service_names_clear()",
 ]
-_PG_NAMES_REBUILD = [
-    f"DELETE FROM {NAMES}",
-    f"INSERT INTO {NAMES} ({_PG_ROW}) SELECT name, max(name_lower), max(name_folded), length(name), "
-    "to_tsvector('simple', max(name_folded)), count(*) FROM services WHERE status = 'active' GROUP BY name",
-]
 
-_SQLITE_ROW = "name, name_lower, name_folded, name_length, active"
-_SQLITE_UPSERT = _UPSERT.format(names=NAMES, extra="")
 _SQLITE_NAMES_CREATE = [
     f"CREATE TABLE IF NOT EXISTS {NAMES} (id INTEGER PRIMARY KEY, name VARCHAR(500) NOT NULL UNIQUE, "
-    "name_lower VARCHAR(500) NOT NULL, name_folded VARCHAR(500) NOT NULL, name_length INTEGER NOT NULL, "
-    "active INTEGER NOT NULL DEFAULT 0)",
+    "name_lower VARCHAR(500) NOT NULL, name_folded VARCHAR(500) NOT NULL, active INTEGER NOT NULL DEFAULT 0)",
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {NAMES_FTS} USING fts5(name_folded, name_lower, content='{NAMES}', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='2 3')",
     _ACTIVE_NAME_INDEX,
     f"CREATE TRIGGER IF NOT EXISTS service_names_ai AFTER INSERT ON services WHEN new.status = 'active' BEGIN "
-    f"INSERT INTO {NAMES} ({_SQLITE_ROW}) VALUES (new.name, new.name_lower, new.name_folded, length(new.name), 1) "
-    f"{_SQLITE_UPSERT}; END",
+    f"INSERT INTO {NAMES} ({_NAME_ROW}) VALUES (new.name, new.name_lower, new.name_folded, 1) {_SQLITE_UPSERT}; END",
     f"CREATE TRIGGER IF NOT EXISTS service_names_ad AFTER DELETE ON services WHEN old.status = 'active' BEGIN "
     f"UPDATE {NAMES} SET active = active - 1 WHERE name = old.name; END",
     "CREATE TRIGGER IF NOT EXISTS service_names_au AFTER UPDATE OF name, name_lower, name_folded, status "
     f"ON services WHEN {_NAME_CHANGED.format(differs='IS NOT')} BEGIN "
     f"UPDATE {NAMES} SET active = active - 1 WHERE name = old.name AND old.status = 'active'; "
-    f"INSERT INTO {NAMES} ({_SQLITE_ROW}) SELECT new.name, new.name_lower, new.name_folded, length(new.name), 1 "
+    f"INSERT INTO {NAMES} ({_NAME_ROW}) SELECT new.name, new.name_lower, new.name_folded, 1 "
     f"WHERE new.status = 'active' {_SQLITE_UPSERT}; END",
     f"CREATE TRIGGER IF NOT EXISTS service_name_search_ai AFTER INSERT ON {NAMES} BEGIN "
     f"INSERT INTO {NAMES_FTS}(rowid, name_folded, name_lower) VALUES (new.id, new.name_folded, new.name_lower); END",
@@ -144,13 +140,8 @@ _SQLITE_NAMES_CREATE = [
     "VALUES ('delete', old.id, old.name_folded, old.name_lower); "
     f"INSERT INTO {NAMES_FTS}(rowid, name_folded, name_lower) VALUES (new.id, new.name_folded, new.name_lower); END",
 ]
-# The FTS5 'rebuild' at the end rereads the names, whatever the deletes did to an index out of step.
-_SQLITE_NAMES_REBUILD = [
-    f"DELETE FROM {NAMES}",
-    f"INSERT INTO {NAMES} ({_SQLITE_ROW}) SELECT name, max(name_lower), max(name_folded), length(name), count(*) "
-    "FROM services WHERE status = 'active' GROUP BY name",
-    f"INSERT INTO {NAMES_FTS}({NAMES_FTS}) VALUES ('rebuild')",
-]
+# The FTS5 'rebuild' after the refill rereads the names, whatever the deletes did to an index out of step.
+_SQLITE_NAMES_REBUILD = [*_NAMES_REFILL, f"INSERT INTO {NAMES_FTS}({NAMES_FTS}) VALUES ('rebuild')"]
 
 
 def _run(connection: Connection, statements: list[str]) -> None:
@@ -171,7 +162,7 @@ def create_search_objects(connection: Connection) -> None:
 def create_name_objects(connection: Connection) -> None:
     """The table of distinct active names, its text index and its triggers, filled from `services`."""
     if _postgresql(connection):
-        _run(connection, _PG_NAMES_CREATE + _PG_NAMES_REBUILD)
+        _run(connection, _PG_NAMES_CREATE + _NAMES_REFILL)
     else:
         _run(connection, _SQLITE_NAMES_CREATE + _SQLITE_NAMES_REBUILD)
 
@@ -189,7 +180,7 @@ def drop_name_objects(connection: Connection) -> None:
 def rebuild_search_objects(connection: Connection) -> None:
     """Recompute the search objects' contents from `services` (after a bulk change made without triggers)."""
     if _postgresql(connection):
-        _run(connection, _PG_NAMES_REBUILD)
+        _run(connection, _NAMES_REFILL)
     else:
         _run(connection, [f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')", *_SQLITE_NAMES_REBUILD])
 

@@ -202,13 +202,13 @@ def _sqlite_text_page(session: Session, query: ServiceQuery, tiers: _Tiers) -> t
 
 _NAMES_MATCHED = {
     "postgresql": """
-    SELECT name, name_length, active,
+    SELECT name, length(name) AS name_length, active,
            CASE WHEN name_lower LIKE :exact ESCAPE '\\' THEN 0
                 WHEN name_folded LIKE :phrase ESCAPE '\\' THEN 1 ELSE 2 END AS tier
     FROM service_names
-    WHERE active > 0 AND search_vector @@ to_tsquery('simple', :every)""",
+    WHERE active > 0 AND to_tsvector('simple', name_folded) @@ to_tsquery('simple', :every)""",
     "sqlite": """
-    SELECT n.name, n.name_length, n.active,
+    SELECT n.name, length(n.name) AS name_length, n.active,
            CASE WHEN f.rowid IN (SELECT rowid FROM service_name_search WHERE service_name_search MATCH :exact) THEN 0
                 WHEN f.rowid IN (SELECT rowid FROM service_name_search WHERE service_name_search MATCH :phrase)
                 THEN 1 ELSE 2 END AS tier
