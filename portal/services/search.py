@@ -107,6 +107,11 @@ def _pg_tsquery(tokens: list[str]) -> str:
     return " & ".join([f"'{tok}'" for tok in tokens[:-1]] + [f"'{tokens[-1]}':*"])
 
 
+def _tier_patterns(q: str, tokens: list[str]) -> tuple[str, str]:
+    """LIKE patterns of the first two ranking tiers: the query with its exact diacritics, the whole phrase."""
+    return f"%{_escape_like(lower_nfc(q))}%", f"%{_escape_like(' '.join(tokens))}%"
+
+
 def _pg_match(tokens: list[str]):
     vector = func.to_tsvector(literal_column("'simple'::regconfig"), Service.name_folded)
     query = func.to_tsquery(literal_column("'simple'::regconfig"), _pg_tsquery(tokens))
@@ -258,8 +263,8 @@ def _names_page(session: Session, dialect: str, query: ServiceQuery, tokens: lis
     order, from the (name, id) index.
     """
     if dialect == "postgresql":
-        terms = {"exact": f"%{_escape_like(lower_nfc(query.q))}%",
-                 "phrase": f"%{_escape_like(' '.join(tokens))}%", "every": _pg_tsquery(tokens)}
+        exact, phrase = _tier_patterns(query.q, tokens)
+        terms = {"exact": exact, "phrase": phrase, "every": _pg_tsquery(tokens)}
     else:
         tiers = _sqlite_tiers(query.q, tokens)
         terms = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
@@ -314,9 +319,9 @@ def search_services(session: Session, query: ServiceQuery, *, include_retired: b
                 stmt = stmt.where(*[Service.name_folded.like(f"%{_escape_like(t)}%", escape="\\") for t in tokens])
             else:
                 stmt = stmt.where(_pg_match(tokens))
+            exact, phrase = _tier_patterns(q, tokens)
             tier = case(
-                (Service.name_lower.like(f"%{_escape_like(lower_nfc(q))}%", escape="\\"), 0),
-                (Service.name_folded.like(f"%{_escape_like(' '.join(tokens))}%", escape="\\"), 1),
+                (Service.name_lower.like(exact, escape="\\"), 0), (Service.name_folded.like(phrase, escape="\\"), 1),
                 else_=2,
             )
             order_by = [tier, func.length(Service.name), Service.id]
