@@ -192,18 +192,24 @@ def test_tiers_then_shorter_names_first(db, ranked):
     assert page.total == 6
 
 
+def every_page(db, q: str, per_page: int) -> tuple[list[Service], set[int], int]:
+    """Page through a search up to its first empty page: the services seen, the totals given, the last page."""
+    seen, totals, page_number = [], set(), 1
+    while True:
+        page = search_services(db.session, ServiceQuery(q=q, page=page_number, per_page=per_page))
+        totals.add(page.total)
+        if not page.items:
+            return seen, totals, page_number
+        seen += page.items
+        page_number += 1
+
+
 @pytest.mark.parametrize("per_page", [1, 2, 4, 5])
 def test_pages_across_tiers_add_up_to_the_ranking(db, ranked, per_page):
-    seen, page_number = [], 1
-    while True:
-        page = search_services(db.session, ServiceQuery(q="Cấp giấy phép", page=page_number, per_page=per_page))
-        assert page.total == 6
-        if not page.items:
-            break
-        seen += names(page)
-        page_number += 1
-    assert seen == EXPECTED_RANKING
-    assert page_number == -(-6 // per_page) + 1
+    seen, totals, last_page = every_page(db, "Cấp giấy phép", per_page)
+    assert totals == {6}
+    assert [s.name for s in seen] == EXPECTED_RANKING
+    assert last_page == -(-6 // per_page) + 1
 
 
 def test_filtered_search_keeps_the_ranking(db, ranked):
@@ -246,16 +252,9 @@ def expected_order(db) -> list[int]:
 
 @pytest.mark.parametrize("per_page", [1, 4, 5, 7, 20])
 def test_repeated_names_page_by_length_then_id(db, repeated, per_page):
-    expected = expected_order(db)
-    seen, page_number = [], 1
-    while True:
-        page = search_services(db.session, ServiceQuery(q="cap giay phep", page=page_number, per_page=per_page))
-        assert page.total == 24
-        if not page.items:
-            break
-        seen += [s.id for s in page.items]
-        page_number += 1
-    assert seen == expected
+    seen, totals, _ = every_page(db, "cap giay phep", per_page)
+    assert totals == {24}
+    assert [s.id for s in seen] == expected_order(db)
     assert len(search_services(db.session, ServiceQuery(q="lai", per_page=50)).items) == 12
 
 
