@@ -7,7 +7,6 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models.search import rebuild_search_objects
-from portal.services.search import clear_caches
 
 search_cli = AppGroup("search", help="Maintain the text-search index.")
 
@@ -17,5 +16,4 @@ def search_rebuild_command() -> None:
     """Recompute the text-search index from the services table (after changes made without triggers)."""
     with db.engine.begin() as connection:
         rebuild_search_objects(connection)
-    clear_caches()
     click.echo(f"Search index rebuilt ({db.engine.dialect.name}).")

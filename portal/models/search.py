@@ -11,7 +11,7 @@ On PostgreSQL a search with filters uses a partial GIN index on the services' fo
 
 A search without filters, on both databases, uses `service_names`: one row per distinct name with how
 many active services bear it, kept by triggers on `services`, and indexed by FTS5 (SQLite) or a GIN
-index on its tsvector (PostgreSQL). The same procedure is offered by hundreds of agencies under the
+index on its folded name's tsvector (PostgreSQL). The same procedure is offered by hundreds of agencies under the
 same name, so the distinct names are far fewer than the services (7,200 for 200,000 synthetic ones):
 the total is a sum over matching names, and the page's services are read from an index on (name, id).
 """
