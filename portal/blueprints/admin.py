@@ -289,9 +289,8 @@ def import_confirm():
     confirm = ConfirmImportForm()
     if not confirm.validate_on_submit():
         abort(400)
-    store = _pending()
-    loaded = store.load(confirm.token.data)
-    if loaded is None or loaded[1].get("user_id") != current_user.id:
+    loaded = _pending().claim(confirm.token.data, current_user.id)
+    if loaded is None:
         flash(_("Tệp chờ nhập đã hết hạn hoặc không còn; hãy tải lên lại."), "error")
         return redirect(url_for("admin.imports"))
     data, meta = loaded
@@ -299,7 +298,6 @@ def import_confirm():
         db.session, data, meta["filename"], default_agency=meta.get("agency"), scope=_scope(), user=_me(),
         ip=_ip(), allow_private=_allow_private(), period=meta.get("period"), dry_run=False,
     )
-    store.discard(confirm.token.data)
     if not outcome.ok:
         return _render_imports(_import_form(_scope(), from_request=False), outcome=outcome, status=400)
     _changed()

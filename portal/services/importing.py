@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
+from portal.services.addresses import url_key
+
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
 MAX_NAME_LENGTH = 500
@@ -449,15 +451,6 @@ def check_url(url: str) -> str | None:
     return None
 
 
-def _url_key(url: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    netloc = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme.lower()}://{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
-
-
 # --------------------------------------------------------------------------- services
 
 _SERVICE_LABELS = {
@@ -562,7 +555,7 @@ def parse_services(
         elif problem := check_url(url):
             error("url", f"{problem}: “{url}”")
         elif agency:
-            key = (agency, _url_key(url))
+            key = (agency, url_key(url))
             if key in seen_urls:
                 error("url", f"Địa chỉ trùng với dòng {seen_urls[key]} của cùng cơ quan: “{url}”")
             else:

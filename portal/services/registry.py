@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from portal.crawlers.guard import GuardError, parse_target
 from portal.models import AGENCY_KINDS, SERVICE_STATUSES, Agency, Procedure, Service, User, utcnow
 from portal.services import audit, importing, monitor
+from portal.services.addresses import url_key
 from portal.text import fold, query_tokens
 
 SERVICE_AUDIT_FIELDS = ("agency_id", "name", "level", "url", "field", "legal_basis", "status", "retired_at")
@@ -39,12 +39,6 @@ class RegistryError(Exception):
 
 
 # ---------------------------------------------------------------- addresses
-
-
-def url_key(url: str) -> str:
-    """The identity of a service address: host case, default port and a trailing slash do not count."""
-    fragment = urlsplit(url).fragment
-    return importing._url_key(url) + (f"#{fragment}" if fragment else "")
 
 
 def url_problem(url: str, *, allow_private: bool = False) -> str | None:
@@ -101,12 +95,11 @@ def service_snapshot(service: Service) -> dict[str, Any]:
 
 
 def find_by_url(session: Session, agency_id: int, url: str, *, exclude_id: int | None = None) -> Service | None:
-    """The agency's service (active or retired) registered at the same address."""
-    key = url_key(url)
-    services = session.execute(
-        select(Service).where(Service.agency_id == agency_id, Service.id != (exclude_id or 0))
-    ).scalars()
-    return next((s for s in services if url_key(s.url) == key), None)
+    """The agency's service (active or retired) registered at the same address (by the unique index)."""
+    return session.execute(
+        select(Service).where(Service.agency_id == agency_id, Service.url_key == url_key(url),
+                              Service.id != (exclude_id or 0))
+    ).scalar_one_or_none()
 
 
 def service_errors(session: Session, values: ServiceValues, *, service: Service | None = None,
