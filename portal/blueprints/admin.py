@@ -372,6 +372,19 @@ def user_enable(user_id: int):
     return _set_enabled(user_id, True)
 
 
+@bp.post("/users/<int:user_id>/sign-out")
+@admin_required
+def user_sign_out(user_id: int):
+    """Sign the user out everywhere: every session cookie of theirs stops working at its next request."""
+    _action_or_400()
+    user = db.session.get(User, user_id) or abort(404)
+    accounts.end_sessions(db.session, user, by=_me(), ip=_ip())
+    if user.id == current_user.id:
+        return redirect(url_for("auth.login"))
+    flash(_("Đã đăng xuất %(email)s khỏi mọi phiên.", email=user.email), "success")
+    return redirect(url_for("admin.users"))
+
+
 def _set_enabled(user_id: int, enabled: bool):
     _action_or_400()
     user = db.session.get(User, user_id) or abort(404)
