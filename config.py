@@ -87,6 +87,14 @@ class Config:
     PORTAL_SESSION_HOURS = _int("PORTAL_SESSION_HOURS", 12)
     # Bulk imports: uploaded files wait here between the preview and the confirmation
     PORTAL_IMPORT_DIR = os.environ.get("PORTAL_IMPORT_DIR", "")
+    # Reading an uploaded XLSX (web and CLI): uncompressed XML and characters in all, seconds, and limits
+    # checked while streaming (portal/services/spreadsheets.py)
+    PORTAL_IMPORT_MEMORY_MB = _int("PORTAL_IMPORT_MEMORY_MB", 32)
+    PORTAL_IMPORT_SECONDS = _float("PORTAL_IMPORT_SECONDS", 20.0)
+    PORTAL_IMPORT_MAX_RATIO = _int("PORTAL_IMPORT_MAX_RATIO", 100)
+    PORTAL_IMPORT_MAX_COLUMNS = _int("PORTAL_IMPORT_MAX_COLUMNS", 200)
+    PORTAL_IMPORT_MAX_CELL_CHARS = _int("PORTAL_IMPORT_MAX_CELL_CHARS", 32767)
+    PORTAL_IMPORT_MAX_SHARED_STRINGS = _int("PORTAL_IMPORT_MAX_SHARED_STRINGS", 200_000)
     TESTING = False
 
 
