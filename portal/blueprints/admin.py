@@ -25,7 +25,7 @@ from portal.blueprints.admin_forms import (
 from portal.blueprints.figures import _attach
 from portal.blueprints.figures_forms import ActionForm
 from portal.extensions import db
-from portal.models import AGENCY_KINDS, Agency, AuditLog, Service, User
+from portal.models import AGENCY_KINDS, Agency, AuditLog, Incident, Service, User
 from portal.security import admin_required, can_manage_agency, deny, scope_agency_ids, staff_required
 from portal.services import accounts, audit, bulk_import, exports, importing, memo, registry
 from portal.services import agencies as agency_service
@@ -195,12 +195,14 @@ def _service_form(service: Service | None):
             _changed()
             flash(_("Đã lưu dịch vụ #%(id)s “%(name)s”.", id=saved.id, name=saved.name), "success")
             return redirect(url_for("admin.services"))
-    history = []
+    history, incident = [], None
     if service is not None:
         history = db.session.execute(audit.entries(entity=("service", str(service.id))).limit(20)).scalars().all()
+        incident = db.session.execute(select(Incident).where(Incident.service_id == service.id)
+                                      .order_by(Incident.started_at.desc()).limit(1)).scalar_one_or_none()
     status = 400 if request.method == "POST" else 200
     return render_template("admin/service_form.html", form=form, service=service, loose=loose, history=history,
-                           action=ActionForm(), changes=audit_changes), status
+                           action=ActionForm(), changes=audit_changes, incident=incident), status
 
 
 @bp.post("/services/<int:service_id>/retire")
