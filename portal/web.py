@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Flask, abort, g, jsonify, render_template, request, session
 from flask_babel import get_locale, refresh
@@ -135,6 +135,12 @@ def register_errorhandlers(app: Flask) -> None:
         return render_error(500, _("Đã có lỗi xảy ra. Vui lòng thử lại sau."))
 
 
+def local_path() -> str:
+    """The request's path as a link that stays on this site: one leading slash, and backslashes, spaces,
+    control and other characters percent-encoded (`/%5Cevil.com` must not become `/\\evil.com`)."""
+    return "/" + quote(request.path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
+
+
 def register_template_helpers(app: Flask) -> None:
     from portal import formatting
 
@@ -159,7 +165,7 @@ def register_template_helpers(app: Flask) -> None:
     def language_url(lang: str) -> str:
         """This page in another language, keeping its query (filters, search words)."""
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
-        return f"{request.path}?{urlencode([*args, ('lang', lang)])}"
+        return f"{local_path()}?{urlencode([*args, ('lang', lang)])}"
 
     app.jinja_env.globals["language_url"] = language_url
 
