@@ -68,6 +68,7 @@ class Config:
     PORTAL_CHECK_JITTER = float(os.environ.get("PORTAL_CHECK_JITTER", "0.1"))
     PORTAL_SWEEP_BATCH = _int("PORTAL_SWEEP_BATCH", 200)
     PORTAL_SWEEP_LEASE_MINUTES = _int("PORTAL_SWEEP_LEASE_MINUTES", 15)
+    PORTAL_SWEEP_LOCK_SECONDS = _int("PORTAL_SWEEP_LOCK_SECONDS", 60)  # renewed by a heartbeat while the sweep lives
     # Alerts (e-mail and webhook)
     PORTAL_SMTP_HOST = os.environ.get("PORTAL_SMTP_HOST", "")
     PORTAL_SMTP_PORT = _int("PORTAL_SMTP_PORT", 25)
