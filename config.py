@@ -86,6 +86,9 @@ class Config:
     PORTAL_LOGIN_IP_WINDOW_MINUTES = _int("PORTAL_LOGIN_IP_WINDOW_MINUTES", 15)
     PORTAL_PASSWORD_MIN_LENGTH = _int("PORTAL_PASSWORD_MIN_LENGTH", 10)
     PORTAL_SESSION_HOURS = _int("PORTAL_SESSION_HOURS", 12)
+    # reverse proxies in front of the portal whose X-Forwarded-For/-Proto are trusted (0: none)
+    PORTAL_TRUSTED_PROXIES = _int("PORTAL_TRUSTED_PROXIES", 0)
+    PORTAL_HSTS_SECONDS = _int("PORTAL_HSTS_SECONDS", 0)  # Strict-Transport-Security max-age; 0: no header
     # Bulk imports: uploaded files wait here between the preview and the confirmation
     PORTAL_IMPORT_DIR = os.environ.get("PORTAL_IMPORT_DIR", "")
     # Reading an uploaded XLSX (web and CLI): uncompressed XML and characters in all, seconds, and limits
@@ -110,10 +113,12 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     PORTAL_ALLOW_PRIVATE_ADDRESSES = True
     PORTAL_PAGE_CACHE_SECONDS = 0
+    PORTAL_PUBLIC_URL = "http://localhost"  # the test client's host
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
+    PORTAL_HSTS_SECONDS = _int("PORTAL_HSTS_SECONDS", 365 * 24 * 3600)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     @classmethod

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ from portal.services import audit
 USER_AUDIT_FIELDS = ("email", "role", "agency_id", "is_enabled", "locked_until")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_PASSWORD_LENGTH = 256
+COMMON_PASSWORDS_FILE = "common_passwords.txt"
 
 
 class AccountError(Exception):
@@ -78,7 +80,16 @@ def password_problem(password: str, *, email: str = "", min_length: int = 10) ->
         return "Mật khẩu không được trùng với địa chỉ thư điện tử."
     if len(set(password)) < 4:
         return "Mật khẩu quá đơn giản."
+    if password.strip().lower() in common_passwords():
+        return "Mật khẩu này quá phổ biến (có trong danh sách mật khẩu hay bị dò); hãy chọn mật khẩu khác."
     return None
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The common-password list shipped in portal/data (its source is named in the file's header)."""
+    text = (Path(__file__).resolve().parent.parent / "data" / COMMON_PASSWORDS_FILE).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def session_token(user: User) -> str:
