@@ -68,6 +68,7 @@ class Config:
     PORTAL_CHECK_JITTER = float(os.environ.get("PORTAL_CHECK_JITTER", "0.1"))
     PORTAL_SWEEP_BATCH = _int("PORTAL_SWEEP_BATCH", 200)
     PORTAL_SWEEP_LEASE_MINUTES = _int("PORTAL_SWEEP_LEASE_MINUTES", 15)
+    PORTAL_SWEEP_LOCK_SECONDS = _int("PORTAL_SWEEP_LOCK_SECONDS", 60)  # renewed by a heartbeat while the sweep lives
     # Alerts (e-mail and webhook)
     PORTAL_SMTP_HOST = os.environ.get("PORTAL_SMTP_HOST", "")
     PORTAL_SMTP_PORT = _int("PORTAL_SMTP_PORT", 25)
@@ -85,8 +86,19 @@ class Config:
     PORTAL_LOGIN_IP_WINDOW_MINUTES = _int("PORTAL_LOGIN_IP_WINDOW_MINUTES", 15)
     PORTAL_PASSWORD_MIN_LENGTH = _int("PORTAL_PASSWORD_MIN_LENGTH", 10)
     PORTAL_SESSION_HOURS = _int("PORTAL_SESSION_HOURS", 12)
+    # reverse proxies in front of the portal whose X-Forwarded-For/-Proto are trusted (0: none)
+    PORTAL_TRUSTED_PROXIES = _int("PORTAL_TRUSTED_PROXIES", 0)
+    PORTAL_HSTS_SECONDS = _int("PORTAL_HSTS_SECONDS", 0)  # Strict-Transport-Security max-age; 0: no header
     # Bulk imports: uploaded files wait here between the preview and the confirmation
     PORTAL_IMPORT_DIR = os.environ.get("PORTAL_IMPORT_DIR", "")
+    # Reading an uploaded XLSX (web and CLI): uncompressed XML and characters in all, seconds, and limits
+    # checked while streaming (portal/services/spreadsheets.py)
+    PORTAL_IMPORT_MEMORY_MB = _int("PORTAL_IMPORT_MEMORY_MB", 32)
+    PORTAL_IMPORT_SECONDS = _float("PORTAL_IMPORT_SECONDS", 20.0)
+    PORTAL_IMPORT_MAX_RATIO = _int("PORTAL_IMPORT_MAX_RATIO", 100)
+    PORTAL_IMPORT_MAX_COLUMNS = _int("PORTAL_IMPORT_MAX_COLUMNS", 200)
+    PORTAL_IMPORT_MAX_CELL_CHARS = _int("PORTAL_IMPORT_MAX_CELL_CHARS", 32767)
+    PORTAL_IMPORT_MAX_SHARED_STRINGS = _int("PORTAL_IMPORT_MAX_SHARED_STRINGS", 200_000)
     TESTING = False
 
 
@@ -101,10 +113,12 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     PORTAL_ALLOW_PRIVATE_ADDRESSES = True
     PORTAL_PAGE_CACHE_SECONDS = 0
+    PORTAL_PUBLIC_URL = "http://localhost"  # the test client's host
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
+    PORTAL_HSTS_SECONDS = _int("PORTAL_HSTS_SECONDS", 365 * 24 * 3600)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     @classmethod

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from flask import Flask, abort, g, jsonify, render_template, request, session
+from flask import Flask, abort, current_app, g, jsonify, render_template, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -135,6 +135,18 @@ def register_errorhandlers(app: Flask) -> None:
         return render_error(500, _("Đã có lỗi xảy ra. Vui lòng thử lại sau."))
 
 
+def public_url_for(endpoint: str, **values: Any) -> str:
+    """An absolute URL on PORTAL_PUBLIC_URL (feeds, the OpenAPI document): never built from the request's
+    Host header, which a client chooses."""
+    return current_app.config["PORTAL_PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def local_path() -> str:
+    """The request's path as a link that stays on this site: one leading slash, and backslashes, spaces,
+    control and other characters percent-encoded (`/%5Cevil.com` must not become `/\\evil.com`)."""
+    return "/" + quote(request.path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
+
+
 def register_template_helpers(app: Flask) -> None:
     from portal import formatting
 
@@ -159,7 +171,7 @@ def register_template_helpers(app: Flask) -> None:
     def language_url(lang: str) -> str:
         """This page in another language, keeping its query (filters, search words)."""
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
-        return f"{request.path}?{urlencode([*args, ('lang', lang)])}"
+        return f"{local_path()}?{urlencode([*args, ('lang', lang)])}"
 
     app.jinja_env.globals["language_url"] = language_url
 
@@ -182,11 +194,24 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+        if app.config.get("PORTAL_HSTS_SECONDS"):
+            headers.setdefault("Strict-Transport-Security",
+                               f"max-age={app.config['PORTAL_HSTS_SECONDS']}; includeSubDomains")
         if request.path.startswith("/api/"):
             headers.setdefault("Access-Control-Allow-Origin", "*")
         if getattr(g, "no_store", False):
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind PORTAL_TRUSTED_PROXIES reverse proxies, read the client's address and scheme from their
+    X-Forwarded-For/-Proto headers (Werkzeug's ProxyFix), so sign-in throttling sees each client."""
+    hops = int(app.config.get("PORTAL_TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)  # type: ignore[method-assign]
 
 
 def register_commands(app: Flask) -> None:

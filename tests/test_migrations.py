@@ -4,12 +4,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from portal.extensions import db
-from portal.models import Agency, Service
+from portal.models import Agency, Service, utcnow
 from portal.models.search import is_search_object
 from portal.services.search import ServiceQuery, search_services
+from portal.text import fold, lower_nfc
 from tests.conftest import make_app
 
 
@@ -47,6 +48,15 @@ def test_migrations_on_empty_database_match_models(empty_database_url):
         db.engine.dispose()
 
 
+def _insert_old_service(agency_id: int, name: str, url: str, status: str = "active") -> None:
+    """A service row as the schema before 0006 holds it (no url_key), with its search forms."""
+    db.session.execute(text(
+        "INSERT INTO services (agency_id, name, name_lower, name_folded, level, url, status, is_sample, health, "
+        "consecutive_failures, created_at, updated_at) VALUES (:a, :n, :l, :f, 3, :u, :s, false, 'unknown', 0, "
+        ":t, :t)"), {"a": agency_id, "n": name, "l": lower_nfc(name), "f": fold(name), "u": url, "s": status,
+                     "t": utcnow()})
+
+
 def test_upgrading_a_database_with_services_keeps_them_searchable(empty_database_url):
     app = make_app(empty_database_url)
     with app.app_context():
@@ -55,7 +65,7 @@ def test_upgrading_a_database_with_services_keeps_them_searchable(empty_database
         db.session.add(agency)
         db.session.flush()
         for i, name in enumerate(["Cấp giấy phép xây dựng", "Cấp giấy phép xây dựng", "Đăng ký khai sinh"]):
-            db.session.add(Service(agency_id=agency.id, name=name, level=3, url=f"https://hue.gov.vn/{i}"))
+            _insert_old_service(agency.id, name, f"https://hue.gov.vn/{i}")
         db.session.commit()
         upgrade()
         page = search_services(db.session, ServiceQuery(q="giay phep xay"))
@@ -80,3 +90,39 @@ def test_migrations_carry_the_ddl_of_their_own_time():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert not name.startswith("portal") or name == "portal.models.base", f"{path.name} imports {name}"
+
+
+def test_0006_keys_existing_addresses_and_reports_duplicates_without_dropping_any(empty_database_url, capfd):
+    from portal.services.doctor import integrity_problems
+
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="0005")
+        agency = Agency(code="hue", name="Huế", kind="province")
+        other = Agency(code="hanoi", name="Hà Nội", kind="province")
+        db.session.add_all([agency, other])
+        db.session.flush()
+        for url, status in [("https://dvc.hue.gov.vn/a/", "retired"), ("HTTPS://DVC.Hue.gov.vn:443/a", "active"),
+                            ("https://dvc.hue.gov.vn/a#/b", "active"), ("https://dvc.hue.gov.vn/c", "active")]:
+            _insert_old_service(agency.id, "Dịch vụ", url, status)
+        _insert_old_service(other.id, "Dịch vụ", "https://dvc.hue.gov.vn/a", "active")
+        db.session.commit()
+        ids = db.session.execute(text("SELECT id FROM services ORDER BY id")).scalars().all()
+        db.session.commit()
+        upgrade()
+        report = capfd.readouterr().err
+        assert "1 address(es) registered more than once" in report
+        assert f"https://dvc.hue.gov.vn/a — services #{ids[1]}, #{ids[0]} (#{ids[1]} keeps it)" in report
+        keys = dict(db.session.execute(text("SELECT id, url_key FROM services")).all())
+        assert len(keys) == 5
+        assert keys[ids[1]] == keys[ids[4]] == "https://dvc.hue.gov.vn/a"
+        assert keys[ids[0]] == f"duplicate {ids[0]}: https://dvc.hue.gov.vn/a"
+        assert keys[ids[2]] == "https://dvc.hue.gov.vn/a#/b"
+        db.session.commit()
+        problems = integrity_problems(db.session)
+        assert [p.kind for p in problems] == ["duplicate-address"]
+        assert f"#{ids[0]} (retired)" in problems[0].message and f"#{ids[1]} (active)" in problems[0].message
+        db.session.remove()
+        downgrade(revision="0005")
+        assert "url_key" not in {c["name"] for c in inspect(db.engine).get_columns("services")}
+        db.engine.dispose()

@@ -25,7 +25,7 @@ from portal.blueprints.admin_forms import (
 from portal.blueprints.figures import _attach
 from portal.blueprints.figures_forms import ActionForm
 from portal.extensions import db
-from portal.models import AGENCY_KINDS, Agency, AuditLog, Service, User
+from portal.models import AGENCY_KINDS, Agency, AuditLog, Incident, Service, User
 from portal.security import admin_required, can_manage_agency, deny, scope_agency_ids, staff_required
 from portal.services import accounts, audit, bulk_import, exports, importing, memo, registry
 from portal.services import agencies as agency_service
@@ -195,12 +195,14 @@ def _service_form(service: Service | None):
             _changed()
             flash(_("Đã lưu dịch vụ #%(id)s “%(name)s”.", id=saved.id, name=saved.name), "success")
             return redirect(url_for("admin.services"))
-    history = []
+    history, incident = [], None
     if service is not None:
         history = db.session.execute(audit.entries(entity=("service", str(service.id))).limit(20)).scalars().all()
+        incident = db.session.execute(select(Incident).where(Incident.service_id == service.id)
+                                      .order_by(Incident.started_at.desc()).limit(1)).scalar_one_or_none()
     status = 400 if request.method == "POST" else 200
     return render_template("admin/service_form.html", form=form, service=service, loose=loose, history=history,
-                           action=ActionForm(), changes=audit_changes), status
+                           action=ActionForm(), changes=audit_changes, incident=incident), status
 
 
 @bp.post("/services/<int:service_id>/retire")
@@ -289,9 +291,8 @@ def import_confirm():
     confirm = ConfirmImportForm()
     if not confirm.validate_on_submit():
         abort(400)
-    store = _pending()
-    loaded = store.load(confirm.token.data)
-    if loaded is None or loaded[1].get("user_id") != current_user.id:
+    loaded = _pending().claim(confirm.token.data, current_user.id)
+    if loaded is None:
         flash(_("Tệp chờ nhập đã hết hạn hoặc không còn; hãy tải lên lại."), "error")
         return redirect(url_for("admin.imports"))
     data, meta = loaded
@@ -299,7 +300,6 @@ def import_confirm():
         db.session, data, meta["filename"], default_agency=meta.get("agency"), scope=_scope(), user=_me(),
         ip=_ip(), allow_private=_allow_private(), period=meta.get("period"), dry_run=False,
     )
-    store.discard(confirm.token.data)
     if not outcome.ok:
         return _render_imports(_import_form(_scope(), from_request=False), outcome=outcome, status=400)
     _changed()
@@ -372,6 +372,19 @@ def user_disable(user_id: int):
 @admin_required
 def user_enable(user_id: int):
     return _set_enabled(user_id, True)
+
+
+@bp.post("/users/<int:user_id>/sign-out")
+@admin_required
+def user_sign_out(user_id: int):
+    """Sign the user out everywhere: every session cookie of theirs stops working at its next request."""
+    _action_or_400()
+    user = db.session.get(User, user_id) or abort(404)
+    accounts.end_sessions(db.session, user, by=_me(), ip=_ip())
+    if user.id == current_user.id:
+        return redirect(url_for("auth.login"))
+    flash(_("Đã đăng xuất %(email)s khỏi mọi phiên.", email=user.email), "success")
+    return redirect(url_for("admin.users"))
 
 
 def _set_enabled(user_id: int, enabled: bool):

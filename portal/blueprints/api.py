@@ -193,4 +193,4 @@ def ranking(metric: str):
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(request.host_url.rstrip("/")))
+    return jsonify(openapi_document(current_app.config["PORTAL_PUBLIC_URL"].rstrip("/")))

@@ -86,6 +86,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        accounts.end_sessions(db.session, current_user._get_current_object(), action=None)
     logout_user()
     kept = {key: session[key] for key in KEPT_SESSION_KEYS if key in session}
     session.clear()

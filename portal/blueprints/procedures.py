@@ -185,16 +185,22 @@ def confirm_upload():
         abort(400)
     token = form.token.data or ""
     path = _upload_dir() / f"{token}.upload"
-    if not _TOKEN_RE.match(token) or pending.get("token") != token or not path.is_file():
+    claimed = path.with_suffix(f".{secrets.token_hex(8)}.claimed")
+    try:  # an atomic rename: of two confirmations at once (a double click) only one imports
+        if not _TOKEN_RE.match(token) or pending.get("token") != token:
+            raise FileNotFoundError(token)
+        path.rename(claimed)
+    except FileNotFoundError:
         flash(_("Không còn tệp đang chờ nhập (đã nhập hoặc đã quá hạn). Hãy tải tệp lên lại."), "error")
         return redirect(url_for("procedures.upload"))
-    plan = svc.import_catalogue(db.session, path.read_bytes(), pending["filename"], catalogue=pending["catalogue"],
+    data = claimed.read_bytes()
+    claimed.unlink(missing_ok=True)
+    session.pop(_SESSION_KEY, None)
+    plan = svc.import_catalogue(db.session, data, pending["filename"], catalogue=pending["catalogue"],
                                 default_scope=pending.get("scope"), user=current_user, ip=_ip())
     if not plan.ok:
         flash(_("Tệp không còn hợp lệ với dữ liệu hiện tại; không có gì được ghi. Hãy tải tệp lên lại."), "error")
         return redirect(url_for("procedures.upload"))
-    path.unlink(missing_ok=True)
-    session.pop(_SESSION_KEY, None)
     flash(_("Đã nhập danh mục %(catalogue)s: thêm %(added)s, cập nhật %(updated)s, không đổi %(unchanged)s.",
             catalogue=plan.catalogue, added=plan.added, updated=plan.updated, unchanged=plan.unchanged), "success")
     return redirect(url_for("procedures.index", catalogue=plan.catalogue))

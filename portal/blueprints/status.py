@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from portal.extensions import db
@@ -10,6 +10,7 @@ from portal.formatting import health_label, healths, kinds, reason_label, reason
 from portal.services import agencies as agency_service
 from portal.services import status as status_service
 from portal.services.search import QueryError
+from portal.web import public_url_for
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -44,9 +45,9 @@ def incidents_feed():
     labels |= {"recovered": _("Đã hoạt động trở lại"), "reason": _("Lý do")}
     body = status_service.incidents_atom(
         incidents,
-        feed_url=url_for("status.incidents_feed", _external=True),
-        site_url=url_for("status.index", _external=True),
-        service_url=lambda service_id: url_for("public.service_detail", service_id=service_id, _external=True),
+        feed_url=public_url_for("status.incidents_feed"),
+        site_url=public_url_for("status.index"),
+        service_url=lambda service_id: public_url_for("public.service_detail", service_id=service_id),
         title=_("Cổng dịch vụ công — sự cố"),
         labels=labels,
     )

@@ -8,6 +8,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     from portal.commands.check import check_command
     from portal.commands.crawl import crawl_cli
+    from portal.commands.doctor import doctor_command
     from portal.commands.imports import import_cli
     from portal.commands.procedures import procedures_command
     from portal.commands.scheduler import scheduler_command
@@ -26,3 +27,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(doctor_command)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from yarl import URL
@@ -201,3 +203,27 @@ async def resolve_host(
     if not answers:
         raise socket.gaierror(socket.EAI_NONAME, f"{host} has no address")
     return answers
+
+
+_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="guard-resolve")
+
+
+def resolve_public(url: str, *, allow_private: bool = False, timeout: float = 3.0) -> tuple[Target, str]:
+    """Vet a URL and resolve its host once, synchronously (forms, webhooks): the target and the address to
+    connect to, so what was vetted is what gets used. GuardError when the URL or any answer is refused;
+    OSError (socket.gaierror, TimeoutError) when the name does not resolve in time."""
+    target = parse_target(url, allow_private=allow_private)
+    if target.ip is not None:
+        return target, str(target.ip)
+    future = _resolver.submit(socket.getaddrinfo, target.host, target.port, type=socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout=timeout)
+    except FutureTimeout as exc:
+        raise TimeoutError(f"{target.host} did not resolve within {timeout:g} s") from exc
+    addresses = [str(sockaddr[0]).split("%", 1)[0] for *_rest, sockaddr in infos]
+    for address in addresses:
+        if not allow_private and is_blocked_ip(ipaddress.ip_address(address)):
+            raise GuardError("blocked_address", f"{target.host} resolves to a non-public address ({address})")
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NONAME, f"{target.host} has no address")
+    return target, addresses[0]

@@ -11,10 +11,16 @@ from portal.models.agency import Agency
 from portal.models.base import Base, utcnow
 from portal.models.procedure import Procedure
 from portal.models.search import install_search
+from portal.services.addresses import url_key
 from portal.text import fold, lower_nfc
 
 SERVICE_STATUSES = ("active", "retired")
 HEALTH_STATES = ("unknown", "up", "degraded", "down", "dead")
+
+
+def _key_of_inserted_url(context) -> str:
+    """Core inserts (bulk seeds) get the key of their address too."""
+    return url_key(context.get_current_parameters()["url"])
 
 
 class Service(Base):
@@ -30,6 +36,8 @@ class Service(Base):
         # registered after a quarter's end (to count the quarter's)
         Index("ix_services_rankings", "status", "agency_id", "level", "health"),
         Index("ix_services_rankings_since", "status", "created_at", "agency_id", "level"),
+        # one service per address and agency, retired ones included (restoring never makes a duplicate)
+        Index("uq_services_agency_url_key", "agency_id", "url_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +49,7 @@ class Service(Base):
     field: Mapped[str | None] = mapped_column(String(255), index=True)
     level: Mapped[int]
     url: Mapped[str] = mapped_column(String(2000))
+    url_key: Mapped[str] = mapped_column(String(2000), default=_key_of_inserted_url)
     legal_basis: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="active")
     is_sample: Mapped[bool] = mapped_column(default=False)
@@ -61,6 +70,11 @@ class Service(Base):
     def _derive_search_forms(self, key: str, value: str) -> str:
         self.name_lower = lower_nfc(value)
         self.name_folded = fold(value)
+        return value
+
+    @validates("url")
+    def _derive_url_key(self, key: str, value: str) -> str:
+        self.url_key = url_key(value)
         return value
 
     @property

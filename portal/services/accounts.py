@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ from portal.services import audit
 USER_AUDIT_FIELDS = ("email", "role", "agency_id", "is_enabled", "locked_until")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_PASSWORD_LENGTH = 256
+COMMON_PASSWORDS_FILE = "common_passwords.txt"
 
 
 class AccountError(Exception):
@@ -78,12 +80,33 @@ def password_problem(password: str, *, email: str = "", min_length: int = 10) ->
         return "Mật khẩu không được trùng với địa chỉ thư điện tử."
     if len(set(password)) < 4:
         return "Mật khẩu quá đơn giản."
+    if password.strip().lower() in common_passwords():
+        return "Mật khẩu này quá phổ biến (có trong danh sách mật khẩu hay bị dò); hãy chọn mật khẩu khác."
     return None
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """The common-password list shipped in portal/data (its source is named in the file's header)."""
+    text = (Path(__file__).resolve().parent.parent / "data" / COMMON_PASSWORDS_FILE).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
 def session_token(user: User) -> str:
-    """A short digest of the password hash kept in the session: a new password ends older sessions."""
-    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:24]
+    """A short digest kept in the session and checked on every request: a new password, or a new session
+    version (logout, disabling, "sign out everywhere"), ends every older session of the user."""
+    return hashlib.sha256(f"{user.id}:{user.session_version or 0}:{user.password_hash}".encode()).hexdigest()[:24]
+
+
+def end_sessions(session: Session, user: User, *, by: User | None = None, ip: str | None = None,
+                 action: str | None = "user.sessions_ended") -> None:
+    """End every session of the user on the server side (their cookies stop working), audited unless
+    `action` is None (the user's own logout), and committed."""
+    user.session_version = (user.session_version or 0) + 1
+    if action is not None:
+        audit.record(session, action=action, entity_type="user", entity_id=user.id, user=by,
+                     agency_id=user.agency_id, before=None, after={"session_version": user.session_version}, ip=ip)
+    session.commit()
 
 
 def _user_snapshot(user: User) -> dict:
@@ -139,6 +162,8 @@ def set_enabled(session: Session, user: User, enabled: bool, *, by: User | None 
     user.is_enabled = enabled
     if enabled:
         user.failed_logins, user.locked_until = 0, None
+    else:
+        user.session_version = (user.session_version or 0) + 1
     audit.record(session, action="user.enable" if enabled else "user.disable", entity_type="user",
                  entity_id=user.id, user=by, agency_id=user.agency_id, before=before,
                  after=_user_snapshot(user), ip=ip)

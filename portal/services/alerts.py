@@ -9,22 +9,23 @@ next run, up to MAX_ATTEMPTS times.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import smtplib
+import socket
 import ssl
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from portal.crawlers.guard import GuardError, resolve_public
 from portal.models import AlertEvent, Service, User, utcnow
 from portal.services.availability import DAY_ZONE
 from portal.services.monitor import acquire_lock, lock_holder, release_lock
@@ -51,6 +52,7 @@ class AlertSettings:
     webhook_url: str = ""
     storm_threshold: int = 10
     public_url: str = "http://127.0.0.1:5000"
+    allow_private: bool = False  # webhook on a private address (PORTAL_ALLOW_PRIVATE_ADDRESSES)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AlertSettings:
@@ -64,6 +66,7 @@ class AlertSettings:
             webhook_url=config.get("PORTAL_ALERT_WEBHOOK_URL") or "",
             storm_threshold=int(config.get("PORTAL_ALERT_STORM_THRESHOLD") or 10),
             public_url=(config.get("PORTAL_PUBLIC_URL") or cls.public_url).rstrip("/"),
+            allow_private=bool(config.get("PORTAL_ALLOW_PRIVATE_ADDRESSES")),
         )
 
 
@@ -187,15 +190,49 @@ def send_mails(mails: Sequence[Mail], settings: AlertSettings) -> None:
             smtp.send_message(message)
 
 
-def post_webhook(url: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError("PORTAL_ALERT_WEBHOOK_URL must be an http(s) URL")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above; the URL is operator configuration
-        url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "CongDichVuCong-alerts"},
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        response.read()
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address the guard vetted, not to whatever the name resolves to a moment later."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post_webhook(url: str, payload: dict[str, Any], timeout: float = 10.0, *, allow_private: bool = False) -> None:
+    """POST the payload as JSON through the crawler's address guard (no private addresses unless allowed,
+    the vetted address is the one connected to), following no redirect, within `timeout` seconds per step."""
+    try:
+        target, address = resolve_public(url, allow_private=allow_private, timeout=timeout)
+    except GuardError as exc:
+        raise ValueError(f"PORTAL_ALERT_WEBHOOK_URL refused: {exc}") from None
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(target.host, target.port, address, timeout)
+    path = target.url.raw_path_qs or "/"
+    try:
+        connection.request("POST", path, body=json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers={
+            "Content-Type": "application/json; charset=utf-8", "User-Agent": "CongDichVuCong-alerts",
+        })
+        response = connection.getresponse()
+        response.read(64 * 1024)
+    finally:
+        connection.close()
+    if 300 <= response.status < 400:
+        raise ValueError(f"webhook answered {response.status} (redirects are not followed)")
+    if response.status >= 400:
+        raise ValueError(f"webhook answered {response.status}")
 
 
 def deliver_pending(
@@ -204,7 +241,7 @@ def deliver_pending(
     *,
     now: datetime | None = None,
     mailer: Callable[[Sequence[Mail], AlertSettings], None] = send_mails,
-    webhook: Callable[[str, dict[str, Any]], None] = post_webhook,
+    webhook: Callable[..., None] = post_webhook,
 ) -> DeliveryReport:
     """Send every pending alert event; commits. Only one delivery runs at a time (a lock row)."""
     now = now or utcnow()
@@ -240,7 +277,7 @@ def deliver_pending(
                         [{"type": f"service.{e.kind}", **event_json(e, settings)} for e in events])
             try:
                 for payload in payloads:
-                    webhook(settings.webhook_url, payload)
+                    webhook(settings.webhook_url, payload, allow_private=settings.allow_private)
                     report.webhooks += 1
             except Exception as exc:  # noqa: BLE001
                 log.warning("alert webhook failed: %s", exc)

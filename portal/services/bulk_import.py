@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Agency, ApplicationStat, Procedure, ReportFigure, Service, User, utcnow
 from portal.services import audit, importing, registry
+from portal.services.addresses import url_key
 from portal.services.figures import period_bounds
 from portal.services.importing import ROW_KEY, RowError, ServiceRow
 
@@ -34,6 +36,9 @@ REPORT_FIELDS = tuple(
 )
 COUNT_FIELDS = {"online_applications": "received_online", "total_applications": "received_total"}
 ACTIONS = ("add", "update", "unchanged")
+IMPORT_ATTEMPTS = 3
+CONFLICT_MESSAGE = ("Một lần nhập khác đang ghi cùng các địa chỉ này; không có gì được ghi. "
+                    "Hãy thử lại sau ít phút.")
 
 
 @dataclass
@@ -164,14 +169,14 @@ class _AgencyIndex:
         services = session.execute(
             select(Service).where(Service.agency_id == agency.id).options(selectinload(Service.procedure))
         ).scalars().all()
-        self.by_url = {registry.url_key(s.url): s for s in services}
+        self.by_url = {s.url_key: s for s in services}
         self.by_code: dict[str, list[Service]] = {}
         for service in services:
             if service.procedure is not None:
                 self.by_code.setdefault(service.procedure.code, []).append(service)
 
     def match(self, row: ServiceRow) -> Service | None:
-        service = self.by_url.get(registry.url_key(row.url))
+        service = self.by_url.get(url_key(row.url))
         if service is None and row.procedure_code:
             candidates = self.by_code.get(row.procedure_code, [])
             service = candidates[0] if len(candidates) == 1 else None
@@ -296,7 +301,24 @@ def _apply_services(session: Session, work: list[_Work], *, period: str | None, 
                      agency_id=service.agency_id, before=before, after=after, ip=ip, note=note)
 
 
-def import_services(
+def import_services(session: Session, data: bytes, filename: str, **options: Any) -> ImportOutcome:
+    """Import an agency's service list: `_import_services_once`, planned again when a concurrent import
+    registered one of its addresses first (the unique index refused ours), so a file that raced another
+    ends with each address once; after IMPORT_ATTEMPTS it is refused with a message, nothing written."""
+    for _attempt in range(IMPORT_ATTEMPTS):
+        try:
+            return _import_services_once(session, data, filename, **options)
+        except (IntegrityError, OperationalError) as exc:
+            session.rollback()
+            if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+                raise
+    outcome = ImportOutcome("services", filename, sha256=hashlib.sha256(data).hexdigest(),
+                            period=options.get("period"), dry_run=bool(options.get("dry_run")))
+    outcome.errors.append(RowError(0, "", CONFLICT_MESSAGE))
+    return outcome
+
+
+def _import_services_once(
     session: Session,
     data: bytes,
     filename: str,
@@ -440,13 +462,29 @@ class PendingUploads:
         (self.directory / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
         return token
 
-    def load(self, token: str) -> tuple[bytes, dict[str, Any]] | None:
+    def claim(self, token: str, user_id: int) -> tuple[bytes, dict[str, Any]] | None:
+        """Take the upload for confirming, once: of two confirmations at the same moment (a double click,
+        two workers) one gets it and the other None. The claim is an atomic rename of the metadata file."""
         if not self.TOKEN_RE.match(token or ""):
             return None
-        body, meta = self.directory / f"{token}.bin", self.directory / f"{token}.json"
-        if not body.is_file() or not meta.is_file() or time.time() - meta.stat().st_mtime > self.max_age:
+        meta, body = self.directory / f"{token}.json", self.directory / f"{token}.bin"
+        claimed = self.directory / f"{token}.{secrets.token_hex(8)}.claimed"
+        try:
+            meta.rename(claimed)
+        except FileNotFoundError:
             return None
-        return body.read_bytes(), json.loads(meta.read_text(encoding="utf-8"))
+        try:
+            info = json.loads(claimed.read_text(encoding="utf-8"))
+            if info.get("user_id") != user_id:
+                claimed.rename(meta)
+                return None
+            if time.time() - claimed.stat().st_mtime > self.max_age or not body.is_file():
+                return None
+            return body.read_bytes(), info
+        finally:
+            if claimed.exists():
+                claimed.unlink(missing_ok=True)
+                body.unlink(missing_ok=True)
 
     def discard(self, token: str) -> None:
         if self.TOKEN_RE.match(token or ""):

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -20,9 +21,21 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
 _SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 
 
+# what spreadsheets may also take for = + - @: minus and dash signs, heavy plus/minus/equals (NFKC maps the
+# fullwidth and small forms, ＝ ﹦ ＋ ﹢ － ﹣ ＠ ﹫, to their ASCII letters)
+_LOOKALIKES = frozenset("\u2212\u2010\u2011\u2012\u2013\u2014\u2015\u2796\u2795\u229c\u2261\ua78a")
+_BLANKS = " \u00a0\u2007\u202f\u3000"
+
+
+def _formula_like(first: str) -> bool:
+    return first in _LOOKALIKES or unicodedata.normalize("NFKC", first).startswith(_FORMULA_STARTS)
+
+
 def neutralise(text: str) -> str:
-    """Prefix a text cell with ' if a spreadsheet could read it as a formula ('-12.5' stays a number)."""
-    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+    """Prefix a text cell with ' if a spreadsheet could read it as a formula — after leading blanks, and
+    from fullwidth or other lookalikes of = + - @ too ('-12.5' stays a number)."""
+    first = text.lstrip(_BLANKS)[:1]
+    if first and _formula_like(first) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 

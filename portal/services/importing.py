@@ -9,6 +9,7 @@ import csv
 import io
 import ipaddress
 import re
+import time
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -16,6 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
+
+from portal.services import spreadsheets
+from portal.services.addresses import url_key
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
@@ -215,11 +219,13 @@ def _header_score(cells: Sequence[str]) -> int:
 # --------------------------------------------------------------------------- reading tables
 
 
-def read_table(data: bytes, filename: str) -> list[Row]:
+def read_table(data: bytes, filename: str, limits: spreadsheets.ReadLimits | None = None) -> list[Row]:
     """Read a CSV or XLSX file into one dict per data row, keyed by header, plus ROW_KEY → row number.
 
     The header row is the first row (within the first HEADER_SCAN_ROWS) that names the most known
-    columns; blank rows are skipped but keep their numbering. Raises ImportTooLarge or ImportFileError.
+    columns; blank rows are skipped but keep their numbering. An XLSX is checked by
+    spreadsheets.check_xlsx within `limits` (the application's settings by default) before it is parsed.
+    Raises ImportTooLarge or ImportFileError.
     """
     if len(data) > MAX_IMPORT_BYTES:
         raise ImportTooLarge(
@@ -231,7 +237,8 @@ def read_table(data: bytes, filename: str) -> list[Row]:
         raise ImportFileError("Không hỗ trợ định dạng .xls cũ; hãy lưu lại thành .xlsx hoặc .csv")
     is_zip = data[:4] == b"PK\x03\x04"
     if name.endswith((".xlsx", ".xlsm")) or (is_zip and not name.endswith((".csv", ".txt"))):
-        grid = _xlsx_grid(data)
+        grid = _xlsx_grid(data, limits or spreadsheets.configured_limits(
+            max_rows=MAX_IMPORT_ROWS, header_rows=HEADER_SCAN_ROWS))
     else:
         grid = _csv_grid(_decode(data))
     return _rows_from_grid(grid)
@@ -283,26 +290,46 @@ def _cell_text(value: object) -> str:
     return unicodedata.normalize("NFC", str(value))
 
 
-def _xlsx_grid(data: bytes) -> list[list[str]]:
+def _xlsx_grid(data: bytes, limits: spreadsheets.ReadLimits) -> list[list[str]]:
     from openpyxl import load_workbook
 
+    try:
+        deadline = spreadsheets.check_xlsx(data, limits)
+    except spreadsheets.SpreadsheetRefused as exc:
+        raise (ImportTooLarge if exc.too_large else ImportFileError)(str(exc)) from None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportFileError("Không đọc được tệp XLSX (tệp hỏng hoặc không phải Excel)") from exc
+    except Exception as exc:  # noqa: BLE001 - whatever openpyxl trips on, the officer gets a message
+        raise ImportFileError(str(spreadsheets.invalid(type(exc).__name__))) from exc
     try:
         fallback: list[list[str]] | None = None
         for sheet in workbook.worksheets:
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()
-            grid = _limited([_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True))
+            rows = sheet.iter_rows(max_row=limits.max_rows + limits.header_rows, max_col=limits.max_columns,
+                                   values_only=True)
+            grid = _limited([_cell_text(v) for v in row] for row in _before(rows, deadline, limits.seconds))
             if _find_header(grid) is not None:
                 return grid
             if fallback is None:
                 fallback = grid
         return fallback or []
+    except ImportFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed part openpyxl cannot read: a message, not a 500
+        raise ImportFileError(str(spreadsheets.invalid(type(exc).__name__))) from exc
     finally:
         workbook.close()
+
+
+def _before(rows: Iterable[T], deadline: float, seconds: float) -> Iterator[T]:
+    """The rows, until the time budget of the read runs out (then ImportTooLarge)."""
+    for count, row in enumerate(rows):
+        if count % 500 == 0 and time.monotonic() > deadline:
+            raise ImportTooLarge(f"Đọc tệp quá {seconds:g} giây; hãy chia tệp thành nhiều phần.")
+        yield row
 
 
 def _limited(rows: Iterable[list[str]]) -> list[list[str]]:
@@ -449,15 +476,6 @@ def check_url(url: str) -> str | None:
     return None
 
 
-def _url_key(url: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    netloc = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme.lower()}://{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
-
-
 # --------------------------------------------------------------------------- services
 
 _SERVICE_LABELS = {
@@ -562,7 +580,7 @@ def parse_services(
         elif problem := check_url(url):
             error("url", f"{problem}: “{url}”")
         elif agency:
-            key = (agency, _url_key(url))
+            key = (agency, url_key(url))
             if key in seen_urls:
                 error("url", f"Địa chỉ trùng với dòng {seen_urls[key]} của cùng cơ quan: “{url}”")
             else:

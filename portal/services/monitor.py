@@ -3,7 +3,9 @@
 Claiming is one statement, `UPDATE services SET next_check_at = <lease> WHERE id IN (SELECT … LIMIT n
 FOR UPDATE SKIP LOCKED) RETURNING id, url`: on PostgreSQL several workers share the due services
 without ever taking the same one; on SQLite the statement is atomic too, and one worker runs.
-A sweep (as opposed to a `--worker`) holds the `availability-sweep` lock row so it never runs twice.
+A sweep (as opposed to a `--worker`) holds the `availability-sweep` lock row so it never runs twice;
+a heartbeat thread renews that row while the sweep lives, so the lock of a killed sweep expires within
+`lock_seconds` (a minute) while a live sweep keeps it however long it runs.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import logging
 import os
 import random
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -52,6 +56,7 @@ class MonitorSettings:
     batch_size: int = 200
     lease_minutes: int = 15
     retention_days: int = 30
+    lock_seconds: int = 60
     rules: HealthRules = field(default_factory=HealthRules)
 
     @classmethod
@@ -64,6 +69,7 @@ class MonitorSettings:
             batch_size=int(config.get("PORTAL_SWEEP_BATCH", 200)),
             lease_minutes=int(config.get("PORTAL_SWEEP_LEASE_MINUTES", 15)),
             retention_days=int(config.get("PORTAL_CHECK_RETENTION_DAYS", 30)),
+            lock_seconds=int(config.get("PORTAL_SWEEP_LOCK_SECONDS", 60)),
             rules=HealthRules(recheck_after=timedelta(minutes=recheck)),
         )
 
@@ -90,16 +96,53 @@ def acquire_lock(session: Session, name: str, holder: str, ttl: timedelta, now: 
         session.commit()
     except IntegrityError:
         session.rollback()
+        held = session.execute(select(JobLock).where(JobLock.name == name)).scalar_one_or_none()
+        if held is not None:
+            log.info("%s skipped: the lock is held by %s for %ss (expires in %ss)", name, held.holder,
+                     round((now - held.acquired_at).total_seconds()), round((held.expires_at - now).total_seconds()))
+        session.rollback()
         return False
     return True
 
 
-def renew_lock(session: Session, name: str, holder: str, ttl: timedelta) -> bool:
+def renew_lock(session: Session, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
     renewed = session.execute(
-        update(JobLock).where(JobLock.name == name, JobLock.holder == holder).values(expires_at=utcnow() + ttl)
+        update(JobLock).where(JobLock.name == name, JobLock.holder == holder)
+        .values(expires_at=(now or utcnow()) + ttl)
     ).rowcount
     session.commit()
     return bool(renewed)
+
+
+class LockHeartbeat:
+    """Renews a lock row every third of its ttl from a thread (and a connection) of its own while the
+    holder lives; `lost` turns true when the row was no longer the holder's (taken after expiring)."""
+
+    def __init__(self, session: Session, name: str, holder: str, ttl: timedelta,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine, self.name, self.holder, self.ttl, self.clock = session.get_bind(), name, holder, ttl, clock
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{name}", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.ttl.total_seconds() / 3):
+            try:
+                with Session(self.engine) as session:
+                    if not renew_lock(session, self.name, self.holder, self.ttl, self.clock()):
+                        self.lost = True
+                        log.warning("%s: lock lost by %s (it expired and was taken)", self.name, self.holder)
+                        return
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
+                log.warning("%s: lock heartbeat failed", self.name, exc_info=True)
+
+    def __enter__(self) -> LockHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 def release_lock(session: Session, name: str, holder: str) -> None:
@@ -294,23 +337,23 @@ def run_sweep(
     settings = settings or MonitorSettings()
     report = SweepReport()
     holder = lock_holder()
-    lock_ttl = timedelta(minutes=settings.lease_minutes)
+    lock_ttl = timedelta(seconds=settings.lock_seconds)
     if not worker and not acquire_lock(session, lock_name, holder, lock_ttl, clock()):
         report.locked = True
         return report
+    heartbeat = LockHeartbeat(session, lock_name, holder, lock_ttl, clock) if not worker else None
     try:
-        started = clock()
-        agency_ids = _agency_ids(session, agency)
-        intervals = dict(session.execute(select(Agency.id, Agency.check_interval_minutes)).all())
-        lease = timedelta(minutes=settings.lease_minutes)
-        while True:
-            batch = due_services(session, started, limit=settings.batch_size, lease=lease,
-                                 rechecks_only=rechecks_only, agency_ids=agency_ids)
-            if not batch:
-                break
-            _check_batch(session, checker, batch, intervals, settings, report, progress, clock)
-            if not worker:
-                renew_lock(session, lock_name, holder, lock_ttl)
+        with heartbeat or nullcontext():
+            started = clock()
+            agency_ids = _agency_ids(session, agency)
+            intervals = dict(session.execute(select(Agency.id, Agency.check_interval_minutes)).all())
+            lease = timedelta(minutes=settings.lease_minutes)
+            while heartbeat is None or not heartbeat.lost:
+                batch = due_services(session, started, limit=settings.batch_size, lease=lease,
+                                     rechecks_only=rechecks_only, agency_ids=agency_ids)
+                if not batch:
+                    break
+                _check_batch(session, checker, batch, intervals, settings, report, progress, clock)
     finally:
         if not worker:
             release_lock(session, lock_name, holder)

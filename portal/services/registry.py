@@ -8,18 +8,20 @@ Messages are Vietnamese, keyed by form field ("" for the form as a whole).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.crawlers.guard import GuardError, parse_target
+from portal.crawlers.guard import GuardError, parse_target, resolve_public
 from portal.models import AGENCY_KINDS, SERVICE_STATUSES, Agency, Procedure, Service, User, utcnow
 from portal.services import audit, importing, monitor
+from portal.services.addresses import url_key
 from portal.text import fold, query_tokens
 
 SERVICE_AUDIT_FIELDS = ("agency_id", "name", "level", "url", "field", "legal_basis", "status", "retired_at")
@@ -27,6 +29,8 @@ AGENCY_AUDIT_FIELDS = (
     "code", "name", "kind", "portal_url", "parent_id", "valid_from", "valid_to", "successor_id",
     "reorganisation_basis", "check_interval_minutes",
 )
+RESOLVE_SECONDS = 3.0
+BLOCKED_MESSAGE = "Địa chỉ trỏ tới mạng nội bộ (loopback, mạng riêng); cổng không kiểm tra được địa chỉ này."
 AGENCY_CODE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -41,24 +45,36 @@ class RegistryError(Exception):
 # ---------------------------------------------------------------- addresses
 
 
-def url_key(url: str) -> str:
-    """The identity of a service address: host case, default port and a trailing slash do not count."""
-    fragment = urlsplit(url).fragment
-    return importing._url_key(url) + (f"#{fragment}" if fragment else "")
-
-
 def url_problem(url: str, *, allow_private: bool = False) -> str | None:
-    """Why an address cannot be registered (not http(s), malformed, or refused by the crawler's guard)."""
+    """Why an address cannot be registered: not http(s), malformed, or refused by the crawler's guard — a
+    literal non-public address, or a name that resolves to one (resolved here, not only at crawl time)."""
     problem = importing.check_url(url)
     if problem:
         return problem + "."
     try:
-        parse_target(url, allow_private=allow_private)
+        target = parse_target(url, allow_private=allow_private)
     except GuardError as exc:
         if exc.reason == "blocked_address":
-            return "Địa chỉ trỏ tới mạng nội bộ (loopback, mạng riêng); cổng không kiểm tra được địa chỉ này."
+            return BLOCKED_MESSAGE
         return "Địa chỉ không hợp lệ."
+    if not allow_private and target.ip is None and _resolves_to_private(target.scheme, target.host, target.port,
+                                                                        int(time.time() // 300)):
+        return BLOCKED_MESSAGE
     return None
+
+
+@lru_cache(maxsize=4096)
+def _resolves_to_private(scheme: str, host: str, port: int, period: int) -> bool:
+    """Whether the host resolves to a non-public address now (remembered for the 5-minute `period`, so an
+    import of many rows on few hosts resolves each host once). A name that does not resolve is accepted:
+    the sweeps report it like any unreachable service."""
+    try:
+        resolve_public(f"{scheme}://{host}:{port}/", timeout=RESOLVE_SECONDS)
+    except GuardError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def procedure_code_problem(code: str) -> str | None:
@@ -101,12 +117,11 @@ def service_snapshot(service: Service) -> dict[str, Any]:
 
 
 def find_by_url(session: Session, agency_id: int, url: str, *, exclude_id: int | None = None) -> Service | None:
-    """The agency's service (active or retired) registered at the same address."""
-    key = url_key(url)
-    services = session.execute(
-        select(Service).where(Service.agency_id == agency_id, Service.id != (exclude_id or 0))
-    ).scalars()
-    return next((s for s in services if url_key(s.url) == key), None)
+    """The agency's service (active or retired) registered at the same address (by the unique index)."""
+    return session.execute(
+        select(Service).where(Service.agency_id == agency_id, Service.url_key == url_key(url),
+                              Service.id != (exclude_id or 0))
+    ).scalar_one_or_none()
 
 
 def service_errors(session: Session, values: ServiceValues, *, service: Service | None = None,

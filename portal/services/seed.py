@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Agency, CatalogueEntry, Procedure, ReportFigure, Service
 from portal.services import procedures
+from portal.services.addresses import url_key
 from portal.text import fold, lower_nfc
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -178,14 +179,15 @@ def _demo_services(agencies: dict[str, Agency]) -> Iterator[dict]:
 
 def load_demo_services(session: Session, agencies: dict[str, Agency]) -> int:
     """Add the demo services that are not there yet (matched on agency and URL); returns how many were added."""
-    existing = set(session.execute(select(Service.agency_id, Service.url)).all())
+    existing = set(session.execute(select(Service.agency_id, Service.url_key)).all())
     added = 0
     for spec in _demo_services(agencies):
         agency = spec.pop("agency")
-        if (agency.id, spec["url"]) in existing:
+        key = (agency.id, url_key(spec["url"]))
+        if key in existing:
             continue
         session.add(Service(agency_id=agency.id, **spec))
-        existing.add((agency.id, spec["url"]))
+        existing.add(key)
         added += 1
     return added
 
@@ -208,7 +210,7 @@ def load_demo_catalogue(session: Session) -> tuple[int, int]:
     (fixed per procedure code), so the compliance matrix shows a realistic mix.
     """
     plan = procedures.load_sample_catalogue(session)
-    existing = set(session.execute(select(Service.agency_id, Service.url)).all())
+    existing = set(session.execute(select(Service.agency_id, Service.url_key)).all())
     added = 0
     entries = session.execute(
         select(CatalogueEntry).where(
@@ -222,11 +224,11 @@ def load_demo_catalogue(session: Session) -> tuple[int, int]:
             continue
         level = entry.required_level if choice < 6 else 3
         url = _sample_url(agency, entry.procedure.name)
-        if (agency.id, url) in existing:
+        if (agency.id, url_key(url)) in existing:
             continue
         session.add(Service(agency_id=agency.id, procedure_id=entry.procedure_id, name=entry.procedure.name,
                             field=entry.procedure.field, level=level, url=url, is_sample=True))
-        existing.add((agency.id, url))
+        existing.add((agency.id, url_key(url)))
         added += 1
     session.flush()
     sample_procedures = session.execute(

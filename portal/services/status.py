@@ -172,9 +172,9 @@ def incidents_atom(incidents: list[Incident], *, feed_url: str, site_url: str, s
         sub(entry, "link", rel="alternate", href=service_url(service.id), type="text/html")
         sub(entry, "published", _stamp(incident.started_at))
         sub(entry, "updated", _stamp(incident.ended_at or incident.started_at))
+        # the reason's label only: the checker's technical detail (resolved addresses, library errors)
+        # stays on staff pages
         summary = [service.agency.name, f"{labels.get('reason', 'reason')}: "
                    f"{labels.get(incident.reason, incident.reason)}", service.url]
-        if incident.detail:
-            summary.append(incident.detail)
         sub(entry, "summary", " · ".join(summary))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

@@ -72,7 +72,7 @@ def test_disable_and_enable_a_user(db, admin_client, admin, officer, app):
     db.session.expire_all()
     assert officer.is_enabled
     g.pop("_login_user", None)
-    assert officer_client.get("/admin").status_code == 200
+    assert officer_client.get("/admin").status_code == 302  # disabling ended the session for good
     disable, enable = entries(db, "user.disable")[0], entries(db, "user.enable")[0]
     assert disable.before["is_enabled"] is True and disable.after["is_enabled"] is False
     assert enable.after["is_enabled"] is True and enable.agency_id == officer.agency_id

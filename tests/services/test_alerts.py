@@ -98,6 +98,7 @@ def test_down_and_recovery_are_mailed_to_officers_and_admins_and_posted(db, peop
     port, inbox = smtp_server
     hook, received = webhook_server
     settings = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=port, mail_from="canhbao@portal.vn",
+                                    allow_private=True,
                                     webhook_url=hook, public_url="https://portal.example")
     (service,) = make_services(db.session, agency, 1)
     go_down(db, service)
@@ -122,7 +123,8 @@ def test_many_changes_in_one_sweep_send_a_digest(db, people, smtp_server, webhoo
     agency, other = people
     port, inbox = smtp_server
     hook, received = webhook_server
-    settings = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=port, webhook_url=hook, storm_threshold=10)
+    settings = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=port, webhook_url=hook, storm_threshold=10,
+                                    allow_private=True)
     for service in make_services(db.session, agency, 8) + make_services(db.session, other, 5, prefix="https://k/"):
         go_down(db, service)
     report = alerts.deliver_pending(db.session, settings)
@@ -141,12 +143,12 @@ def test_failed_delivery_stays_pending_and_is_retried(db, people, webhook_server
     hook, received = webhook_server
     (service,) = make_services(db.session, agency, 1)
     go_down(db, service)
-    broken = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=1, webhook_url=hook)
+    broken = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=1, webhook_url=hook, allow_private=True)
     report = alerts.deliver_pending(db.session, broken)
     assert report.failed == 1 and "smtp" in report.errors[0]
     event = db.session.execute(select(AlertEvent)).scalar_one()
     assert event.sent_at is None and event.attempts == 1
-    fixed = alerts.AlertSettings(webhook_url=hook)
+    fixed = alerts.AlertSettings(webhook_url=hook, allow_private=True)
     assert alerts.deliver_pending(db.session, fixed).webhooks == 1
     db.session.refresh(event)
     assert event.sent_at is not None
