@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from config import BASE_DIR, Config, config_from_env
+from config import BASE_DIR, Config, config_from_env, development_secret, normalise_database_url
 from portal.extensions import babel, db, login_manager
 
 
@@ -26,11 +26,11 @@ def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
     else:
         app.config.from_object(config)
     app.config.setdefault("MIGRATIONS_DIR", BASE_DIR / "migrations")
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = development_secret(Path(app.instance_path))
+    uri = app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if uri.startswith("postgresql://"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
 
 
 def _select_locale() -> str:

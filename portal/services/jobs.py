@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from portal.services import alerts, availability, figures, monitor
 ROLLUP_LOCK = "daily-rollup"
 PURGE_LOCK = "check-retention"
 STATS_LOCK = "stats-crawl"
+# Set when the process is asked to stop: the checks in flight end and the sweep gives its claims back.
+SHUTDOWN = threading.Event()
 
 
 def real_checker(config: Mapping[str, Any]) -> monitor.Checker:
@@ -23,7 +26,7 @@ def real_checker(config: Mapping[str, Any]) -> monitor.Checker:
     settings = figures.checker_config(config)
 
     def check(urls: list[str]) -> Iterable[Any]:
-        return check_urls(urls, settings)
+        return check_urls(urls, settings, cancel=SHUTDOWN)
 
     return check
 
@@ -45,7 +48,7 @@ def sweep(session: Session, config: Mapping[str, Any], checker: monitor.Checker,
     """One sweep over the due services, then deliver the alerts it raised."""
     report = monitor.run_sweep(session, checker, agency=agency, progress=progress, worker=worker,
                                rechecks_only=rechecks_only, settings=monitor.MonitorSettings.from_config(config),
-                               lock_name=lock_name)
+                               lock_name=lock_name, cancel=SHUTDOWN)
     if report.alerts:
         alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
     return report

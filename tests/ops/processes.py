@@ -1,0 +1,75 @@
+"""Run the portal as an operator would: `portal …` and gunicorn in their own processes, on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PORTAL = [sys.executable, "-m", "portal.cli"]
+
+
+def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh checkout's shell: no portal setting but a throw-away instance folder."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PORTAL_") and k not in {"SECRET_KEY", "DATABASE_URL", "PORT", "HOST"}}
+    env.update(PORTAL_INSTANCE_DIR=str(tmp_path / "instance"), DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}",
+               PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def portal(*args: str, env: dict[str, str], stdin: str | None = None,
+           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PORTAL, *args], env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def read_until(proc: subprocess.Popen, stream, pattern: str, timeout: float, seen: list[str]) -> re.Match:
+    """Read `stream` of `proc` line by line until `pattern` matches; every line read is kept in `seen`."""
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern)
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.2)
+        if ready:
+            line = stream.readline()
+            if line:
+                seen.append(line)
+                if match := regex.search(line):
+                    return match
+                continue
+        if proc.poll() is not None and not ready:
+            break
+    raise AssertionError(f"{pattern!r} not seen within {timeout} s; output:\n{''.join(seen)[-4000:]}")
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
