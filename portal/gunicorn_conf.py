@@ -7,3 +7,4 @@ from portal.logs import ACCESS_FORMAT, dict_config
 logconfig_dict = dict_config(Config.PORTAL_LOG_FORMAT)
 access_log_format = ACCESS_FORMAT
 graceful_timeout = 5
+control_socket_disable = True  # gunicorn 25+: no shared ~/.gunicorn socket between servers on one machine

@@ -141,6 +141,15 @@ def end_monitoring(session: Session, service: Service, now: datetime | None = No
     return incident
 
 
+def log_health_change(service: Service, before: str, after: str, reason: str) -> None:
+    """One line per change of health, naming the service, its agency and the reason."""
+    fields = {"service_id": service.id, "agency": service.agency.code, "health_from": before, "health_to": after,
+              "reason": reason}
+    log.log(logging.WARNING if after in ("down", "dead") else logging.INFO,
+            "health %s -> %s: service %d %r of agency %s (%s)", before, after, service.id, service.name,
+            service.agency.code, reason, extra=fields)
+
+
 def record_result(
     session: Session,
     service: Service,
@@ -166,6 +175,8 @@ def record_result(
     service.health, service.health_since = after.health, after.since
     service.consecutive_failures, service.health_reason = after.failures, after.reason
     service.last_checked_at = now
+    if after.health != before.health:
+        log_health_change(service, before.health, after.health, result.reason)
     if step.recheck_soon:
         service.next_check_at = now + settings.rules.recheck_after
     else:

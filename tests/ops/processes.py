@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,22 +35,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def read_until(proc: subprocess.Popen, stream, pattern: str, timeout: float, seen: list[str]) -> re.Match:
-    """Read `stream` of `proc` line by line until `pattern` matches; every line read is kept in `seen`."""
-    deadline = time.monotonic() + timeout
-    regex = re.compile(pattern)
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], 0.2)
-        if ready:
-            line = stream.readline()
-            if line:
-                seen.append(line)
-                if match := regex.search(line):
-                    return match
-                continue
-        if proc.poll() is not None and not ready:
-            break
-    raise AssertionError(f"{pattern!r} not seen within {timeout} s; output:\n{''.join(seen)[-4000:]}")
+class Lines:
+    """Every line of a child's stream, read by a thread as it comes (select() misses what Python buffered)."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self.seen = 0
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> re.Match:
+        """The first line after those already matched that matches `pattern`."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                while self.seen < len(self.lines):
+                    line = self.lines[self.seen]
+                    self.seen += 1
+                    if match := regex.search(line):
+                        return match
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{pattern!r} not seen within {timeout} s; output:\n"
+                                         f"{''.join(self.lines)[-4000:]}")
+                self.changed.wait(left)
 
 
 def children(pid: int) -> list[int]:

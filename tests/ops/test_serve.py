@@ -18,7 +18,7 @@ from portal.crawlers.checker import CheckerConfig, check_urls
 from portal.models import Check, JobLock, Service, utcnow
 from portal.services import monitor
 from tests.monitoring_helpers import make_agency, make_services, result
-from tests.ops.processes import PORTAL, children, cmdline, free_port, portal, portal_env, read_until, stop
+from tests.ops.processes import PORTAL, Lines, children, cmdline, free_port, portal, portal_env, stop
 
 
 @pytest.fixture
@@ -41,14 +41,14 @@ def test_serve_restarts_a_killed_scheduler_and_stops_on_sigterm(migrated):
     proc = subprocess.Popen([*PORTAL, "serve", "--port", str(port)], env=migrated,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        read_until(proc, proc.stdout, rf"Cổng dịch vụ công: {base}/", 60, [])
+        Lines(proc.stdout).wait_for(rf"Cổng dịch vụ công: {base}/", 60)
         assert requests.get(base + "/", timeout=10).status_code == 200  # the banner comes once the port answers
+        log = Lines(proc.stderr)
+        log.wait_for(r"scheduler started \(pid \d+\)")
         first = _scheduler_pid(proc.pid)
         os.kill(first, signal.SIGKILL)
-        seen: list[str] = []
-        read_until(proc, proc.stderr, r"WARNING portal\.serve: scheduler exited with status -9 .* restarting in 1 s",
-                   15, seen)
-        second = int(read_until(proc, proc.stderr, r"scheduler started \(pid (\d+)\)", 15, seen).group(1))
+        log.wait_for(r"WARNING portal\.serve: scheduler exited with status -9 .* restarting in 1 s", 15)
+        second = int(log.wait_for(r"scheduler started \(pid (\d+)\)", 15).group(1))
         assert second != first and second == _scheduler_pid(proc.pid)
         assert requests.get(base + "/", timeout=10).status_code == 200  # the web server never went down
         web = [pid for pid in children(proc.pid) if "gunicorn" in cmdline(pid)]

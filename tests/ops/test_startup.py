@@ -11,7 +11,7 @@ import requests
 
 from config import normalise_database_url
 from tests.helpers import PASSWORD
-from tests.ops.processes import portal, portal_env, read_until, stop
+from tests.ops.processes import Lines, portal, portal_env, stop
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -34,10 +34,10 @@ def test_sign_in_works_across_two_gunicorn_workers_in_development(migrated, tmp_
         env=migrated, stderr=subprocess.PIPE, text=True,
     )
     try:
-        seen: list[str] = []
-        base = read_until(gunicorn, gunicorn.stderr, r"Listening at: (http://127\.0\.0\.1:\d+)", 30, seen).group(1)
+        log = Lines(gunicorn.stderr)
+        base = log.wait_for(r"Listening at: (http://127\.0\.0\.1:\d+)").group(1)
         for _ in range(2):  # both workers booted
-            read_until(gunicorn, gunicorn.stderr, r"Booting worker", 30, seen)
+            log.wait_for(r"Booting worker")
         statuses = []
         for _ in range(8):
             browser = requests.Session()
@@ -47,6 +47,8 @@ def test_sign_in_works_across_two_gunicorn_workers_in_development(migrated, tmp_
             statuses.append(answer.status_code)
             statuses += [browser.get(base + "/admin/users", timeout=10).status_code for _ in range(4)]
         assert statuses == [302, 200, 200, 200, 200] * 8
+        log.wait_for(r'INFO gunicorn\.access: 127\.0\.0\.1 "GET /admin/users HTTP/1\.1" 200 \d+ \d+ms',
+                     10)  # the access log says how long each request took
     finally:
         stop(gunicorn)
     secret = (tmp_path / "instance" / "secret_key").read_text()
