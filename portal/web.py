@@ -81,6 +81,7 @@ def register_request_guards(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    import portal.blueprints.ops as ops
     from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, rankings, status
 
     app.register_blueprint(public.bp)
@@ -93,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(opendata.bp)
     app.register_blueprint(procedures.bp)
     app.register_blueprint(rankings.bp)
+    app.register_blueprint(ops.bp)
 
     login_manager.user_loader(auth.load_user)
     login_manager.login_view = "auth.login"

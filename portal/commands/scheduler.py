@@ -28,7 +28,7 @@ from flask.cli import with_appcontext
 from portal import startup
 from portal.extensions import db
 from portal.models import utcnow
-from portal.services import availability, jobs, monitor
+from portal.services import availability, jobs, monitor, operations
 from portal.services.opendata import xlsx_max_age as opendata_max_age
 
 log = logging.getLogger("portal.scheduler")
@@ -43,7 +43,8 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
         with app.app_context():
             try:
                 result = work()
-                log.info("job %s: %s", name, result)
+                if result is not None:
+                    log.info("job %s: %s", name, result)
             except Exception:
                 db.session.rollback()
                 raise  # APScheduler logs it; the next run starts afresh
@@ -56,7 +57,8 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
 
 def add_jobs(scheduler: BaseScheduler, app: Flask,
              checker_factory: Callable[[Any], monitor.Checker] = jobs.real_checker) -> BaseScheduler:
-    """Add the jobs: sweep, recheck, rollup, purge, alerts, the daily stats crawl and the open-data XLSX."""
+    """Add the jobs: sweep, recheck, rollup, purge, alerts, the daily stats crawl, the open-data XLSX and
+    the heartbeat."""
     config = app.config
     checker = checker_factory(config)
     now = utcnow()
@@ -89,6 +91,11 @@ def add_jobs(scheduler: BaseScheduler, app: Flask,
     scheduler.add_job(_in_app(app, "stats", lambda: jobs.stats_crawl(db.session, config)),
                       CronTrigger(hour=2, minute=30, timezone=zone, jitter=900), id="stats",
                       name="Crawl the statistics pages (application figures)", **JOB_OPTIONS)
+    scheduler_holder = monitor.lock_holder()
+    scheduler.add_job(_in_app(app, "heartbeat", lambda: operations.beat(db.session, operations.SCHEDULER,
+                                                                          scheduler_holder)),
+                      IntervalTrigger(seconds=operations.HEARTBEAT_SECONDS), id="heartbeat",
+                      name="Scheduler heartbeat (for /readyz)", next_run_time=now, **JOB_OPTIONS)
     rebuild = max(60, int(opendata_max_age(config) / 3))
     scheduler.add_job(_in_app(app, "open-data", lambda: jobs.open_data_xlsx(db.session, config, app.instance_path)),
                       IntervalTrigger(seconds=rebuild, jitter=30), id="open-data",
