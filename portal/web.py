@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from config import BASE_DIR, Config, config_from_env, development_secret, normalise_database_url
+from config import Config, config_from_env, development_secret, normalise_database_url
 from portal.extensions import babel, db, login_manager
 
 
@@ -25,7 +25,7 @@ def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
             app.config.from_mapping(config)
     else:
         app.config.from_object(config)
-    app.config.setdefault("MIGRATIONS_DIR", BASE_DIR / "migrations")
+    app.config.setdefault("MIGRATIONS_DIR", Path(__file__).parent / "migrations")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = development_secret(Path(app.instance_path))
     uri = app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
