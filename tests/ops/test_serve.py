@@ -10,7 +10,6 @@ import threading
 import time
 from datetime import timedelta
 
-import pytest
 import requests
 from sqlalchemy import func, or_, select
 
@@ -18,15 +17,7 @@ from portal.crawlers.checker import CheckerConfig, check_urls
 from portal.models import Check, JobLock, Service, utcnow
 from portal.services import monitor
 from tests.monitoring_helpers import make_agency, make_services, result
-from tests.ops.processes import PORTAL, Lines, children, cmdline, free_port, portal, portal_env, stop
-
-
-@pytest.fixture
-def migrated(tmp_path):
-    env = portal_env(tmp_path)
-    done = portal("db", "upgrade", env=env)
-    assert done.returncode == 0, done.stderr
-    return env
+from tests.ops.processes import PORTAL, Lines, children, cmdline, free_port, stop
 
 
 def _scheduler_pid(serve_pid: int) -> int:

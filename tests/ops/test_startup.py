@@ -16,14 +16,6 @@ from tests.ops.processes import Lines, portal, portal_env, stop
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
-@pytest.fixture
-def migrated(tmp_path):
-    env = portal_env(tmp_path)
-    done = portal("db", "upgrade", env=env)
-    assert done.returncode == 0, done.stderr
-    return env
-
-
 def test_sign_in_works_across_two_gunicorn_workers_in_development(migrated, tmp_path):
     created = portal("users", "create", "--email", "admin@example.vn", "--role", "admin", env=migrated,
                      stdin=PASSWORD + "\n")
