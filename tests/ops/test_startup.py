@@ -95,3 +95,15 @@ def test_postgres_urls_mean_psycopg():
     assert normalise_database_url("postgres://u:p@db:5432/portal") == "postgresql+psycopg://u:p@db:5432/portal"
     assert normalise_database_url("postgresql://u@db/portal") == "postgresql+psycopg://u@db/portal"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_crawler_gets_its_settings_from_the_application():
+    from portal.crawlers.checker import DEFAULT_USER_AGENT, CheckerConfig
+    from portal.services.figures import checker_config
+
+    settings = {"PORTAL_CHECK_CONCURRENCY": 7, "PORTAL_CHECK_DEADLINE": 2.5, "PORTAL_CHECK_PER_HOST": None,
+                "PORTAL_ALLOW_PRIVATE_ADDRESSES": True, "PORTAL_CONTACT_URL": "https://dvc.example.gov.vn/about"}
+    config = checker_config(settings)
+    assert (config.concurrency, config.deadline, config.per_host, config.allow_private) == (7, 2.5, 4, True)
+    assert config.user_agent == "CongDichVuCongBot/0.1 (+https://dvc.example.gov.vn/about)"
+    assert CheckerConfig.from_env({}).user_agent == DEFAULT_USER_AGENT
