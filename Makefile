@@ -28,11 +28,12 @@ translations-update: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs '.* .venv bench tests' --sort-output --no-location -o portal/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
-## run: migrate the SQLite database, load demo data, serve the portal and its scheduler
+## run: migrate the SQLite database, load demo data, serve the portal and its scheduler (portal serve)
 run: install
 	$(VENV)/bin/portal db upgrade
 	$(VENV)/bin/portal seed demo
-	$(PY) -m portal.serve --port $(PORT)
+	@echo "Note: the demo services are real government addresses and the monitor checks them; PORTAL_MONITOR=off make run serves without checking."
+	$(VENV)/bin/portal serve --port $(PORT)
 
 ## test: the whole suite, on SQLite and (when reachable) PostgreSQL
 test: install

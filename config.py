@@ -4,43 +4,131 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
+from typing import Any, TypeVar
 
 BASE_DIR = Path(__file__).resolve().parent
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_N = TypeVar("_N", int, float)
+
+
+class ConfigError(RuntimeError):
+    """A setting that cannot be used; the message is one line naming it."""
+
+
+# Problems found while reading the environment; config_from_env() raises the first ones as one ConfigError.
+ERRORS: list[str] = []
 
 
 def _flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    value = value.strip().lower()
+    if value not in _TRUE | _FALSE:
+        ERRORS.append(f"{name}={value!r} is not on or off (1/0, true/false, yes/no, on/off)")
+        return default
+    return value in _TRUE
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default: _N, kind: type[_N], minimum: float | None, maximum: float | None) -> _N:
     value = (os.environ.get(name) or "").strip()
     if not value:
         return default
     try:
-        return int(value)
-    except ValueError as exc:
-        raise RuntimeError(f"{name}={value!r} is not a whole number") from exc
-def _float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
+        number = kind(value)
+    except ValueError:
+        ERRORS.append(f"{name}={value!r} is not {'a whole number' if kind is int else 'a number'}")
         return default
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise RuntimeError(f"{name}={value!r} is not a number") from exc
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        ERRORS.append(f"{name}={value!r} must be {bounds}")
+        return default
+    return number
+
+
+def _int(name: str, default: Any, minimum: int | None = 0, maximum: int | None = None) -> Any:
+    return _number(name, default, int, minimum, maximum)
+
+
+def _float(name: str, default: Any, minimum: float | None = 0, maximum: float | None = None) -> Any:
+    return _number(name, default, float, minimum, maximum)
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        ERRORS.append(f"{name}={value!r} is not one of {', '.join(choices)}")
+        return default
+    return value
+
+
+def _instance_dir() -> Path:
+    """`instance/` beside the code in a source checkout; sys.prefix/var/portal-instance when installed."""
+    configured = os.environ.get("PORTAL_INSTANCE_DIR", "").strip()
+    if configured:
+        return Path(configured).resolve()
+    if (BASE_DIR / "pyproject.toml").exists():
+        return BASE_DIR / "instance"
+    return Path(sys.prefix) / "var" / "portal-instance"
+
+
+INSTANCE_DIR = _instance_dir()
 
 
 def _default_database_url() -> str:
-    return f"sqlite:///{BASE_DIR / 'instance' / 'portal.db'}"
+    return f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as hosting services write them) mean psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _database_url() -> str:
+    url = normalise_database_url((os.environ.get("DATABASE_URL") or "").strip() or _default_database_url())
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        ERRORS.append("DATABASE_URL is not a database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/NAME)")
+    return url
+
+
+def development_secret(instance_dir: Path) -> str:
+    """The development SECRET_KEY: made once under instance/ and read by every worker and process."""
+    path = instance_dir / "secret_key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    draft = instance_dir / f".secret_key.{os.getpid()}"
+    draft.write_text(secrets.token_hex(32), encoding="ascii")
+    draft.chmod(0o600)
+    try:
+        os.link(draft, path)  # atomic: when two processes race, the first file wins and both read it
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text(encoding="ascii").strip()
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_database_url()
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None  # development: instance/secret_key (load_config)
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    PORTAL_INSTANCE_DIR = str(INSTANCE_DIR)
+    PORT = _int("PORT", 5000, 1, 65535)
+    HOST = os.environ.get("HOST", "127.0.0.1")
+    WEB_CONCURRENCY = _int("WEB_CONCURRENCY", 2, 1)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     BABEL_DEFAULT_LOCALE = "vi"
@@ -57,15 +145,31 @@ class Config:
     SEARCH_MAX_PER_PAGE = 100
     PORTAL_ALLOW_PRIVATE_ADDRESSES = _flag("PORTAL_ALLOW_PRIVATE_ADDRESSES")
     PORTAL_FIGURES_MARGIN = _float("PORTAL_FIGURES_MARGIN", 0.2)
-    PORTAL_CONTACT_URL = os.environ.get("PORTAL_CONTACT_URL", "http://127.0.0.1:5000/about")
+    PORTAL_CONTACT_URL = os.environ.get("PORTAL_CONTACT_URL", "")
     CACHE_TYPE = "SimpleCache"
     CACHE_THRESHOLD = 2000
-    PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "30"))
+    PORTAL_PAGE_CACHE_SECONDS = _int("PORTAL_PAGE_CACHE_SECONDS", 30)
+    # Availability checker (None: the checker's own default)
+    PORTAL_CHECK_CONCURRENCY = _int("PORTAL_CHECK_CONCURRENCY", None, 1)
+    PORTAL_CHECK_PER_HOST = _int("PORTAL_CHECK_PER_HOST", None, 1)
+    PORTAL_CHECK_CONNECT_TIMEOUT = _float("PORTAL_CHECK_CONNECT_TIMEOUT", None, 0.001)
+    PORTAL_CHECK_READ_TIMEOUT = _float("PORTAL_CHECK_READ_TIMEOUT", None, 0.001)
+    PORTAL_CHECK_DEADLINE = _float("PORTAL_CHECK_DEADLINE", None, 0.001)
+    PORTAL_CHECK_SLOW_MS = _int("PORTAL_CHECK_SLOW_MS", None, 1)
+    # Operations
+    PORTAL_MONITOR = _choice("PORTAL_MONITOR", "on", ("on", "off"))
+    PORTAL_LOG_FORMAT = _choice("PORTAL_LOG_FORMAT", "plain", ("plain", "json"))
+    PORTAL_READY_SWEEP_MINUTES = _int("PORTAL_READY_SWEEP_MINUTES", 15, 1)
+    PORTAL_METRICS_WINDOW_MINUTES = _int("PORTAL_METRICS_WINDOW_MINUTES", 60, 1)
+    # Uploads and open data
+    PORTAL_UPLOAD_DIR = os.environ.get("PORTAL_UPLOAD_DIR", "")
+    PORTAL_OPEN_DATA_DIR = os.environ.get("PORTAL_OPEN_DATA_DIR", "")
+    PORTAL_OPEN_DATA_XLSX_SECONDS = _int("PORTAL_OPEN_DATA_XLSX_SECONDS", 900, 1)
     # Monitoring (availability sweeps, roll-ups, retention)
     PORTAL_CHECK_RETENTION_DAYS = _int("PORTAL_CHECK_RETENTION_DAYS", 30)
     PORTAL_RECHECK_MINUTES = _int("PORTAL_RECHECK_MINUTES", 2)
     PORTAL_CHECK_INTERVAL_MINUTES = _int("PORTAL_CHECK_INTERVAL_MINUTES", 60)
-    PORTAL_CHECK_JITTER = float(os.environ.get("PORTAL_CHECK_JITTER", "0.1"))
+    PORTAL_CHECK_JITTER = _float("PORTAL_CHECK_JITTER", 0.1, 0, 1)
     PORTAL_SWEEP_BATCH = _int("PORTAL_SWEEP_BATCH", 200)
     PORTAL_SWEEP_LEASE_MINUTES = _int("PORTAL_SWEEP_LEASE_MINUTES", 15)
     PORTAL_SWEEP_LOCK_SECONDS = _int("PORTAL_SWEEP_LOCK_SECONDS", 60)  # renewed by a heartbeat while the sweep lives
@@ -124,7 +228,7 @@ class ProductionConfig(Config):
     @classmethod
     def validate(cls) -> None:
         if not os.environ.get("SECRET_KEY"):
-            raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production)")
+            raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production)")
 
 
 CONFIGS = {
@@ -139,7 +243,9 @@ def config_from_env() -> type[Config]:
     name = os.environ.get("PORTAL_ENV", "development")
     cls = CONFIGS.get(name)
     if cls is None:
-        raise RuntimeError(f"Unknown PORTAL_ENV {name!r}; expected one of {sorted(CONFIGS)}")
+        raise ConfigError(f"PORTAL_ENV={name!r} is not one of {', '.join(CONFIGS)}")
+    if ERRORS:
+        raise ConfigError("; ".join(ERRORS))
     if cls is ProductionConfig:
         ProductionConfig.validate()
     return cls

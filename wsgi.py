@@ -1,3 +1,3 @@
-from portal import create_app
+from portal.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

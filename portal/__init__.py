@@ -6,12 +6,13 @@ from typing import Any
 
 from flask import Flask
 
+from config import INSTANCE_DIR
 from portal import extensions, web
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     """Build the application; `config` is a config class or a mapping of overrides."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     web.load_config(app, config)
     extensions.init_app(app)
     web.register_i18n(app)

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import DBAPIError
 
-from portal import create_app
+from config import ConfigError, config_from_env
+from portal import create_app, startup
 
 
 def main() -> None:
+    try:
+        settings = config_from_env()
+    except ConfigError as exc:
+        startup.fail(str(exc), startup.CONFIG_ERROR)
+    from portal import logs
+
+    logs.configure(settings.PORTAL_LOG_FORMAT)
     cli = FlaskGroup(create_app=create_app, help="Cổng dịch vụ công — management commands.")
-    cli.main(prog_name="portal")
+    try:
+        cli.main(prog_name="portal")
+    except DBAPIError:
+        problem = startup.database_problem(settings.SQLALCHEMY_DATABASE_URI)
+        if problem:
+            startup.fail(problem)
+        raise
 
 
 if __name__ == "__main__":

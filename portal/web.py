@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from config import BASE_DIR, Config, config_from_env
+from config import Config, config_from_env, development_secret, normalise_database_url
 from portal.extensions import babel, db, login_manager
 
 
@@ -25,12 +25,12 @@ def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
             app.config.from_mapping(config)
     else:
         app.config.from_object(config)
-    app.config.setdefault("MIGRATIONS_DIR", BASE_DIR / "migrations")
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.config.setdefault("MIGRATIONS_DIR", Path(__file__).parent / "migrations")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = development_secret(Path(app.instance_path))
+    uri = app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if uri.startswith("postgresql://"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
 
 
 def _select_locale() -> str:
@@ -81,6 +81,7 @@ def register_request_guards(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    import portal.blueprints.ops as ops
     from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, rankings, status
 
     app.register_blueprint(public.bp)
@@ -93,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(opendata.bp)
     app.register_blueprint(procedures.bp)
     app.register_blueprint(rankings.bp)
+    app.register_blueprint(ops.bp)
 
     login_manager.user_loader(auth.load_user)
     login_manager.login_view = "auth.login"

@@ -13,9 +13,9 @@ def test_seed_demo_command_is_idempotent(runner, db):
     assert db.session.execute(select(func.count()).select_from(Agency)).scalar_one() == 95
 
 
-def test_check_is_on_the_portal_cli(runner):
-    result = runner.invoke(args=["check", "--json", "ftp://example.gov.vn/x", "http://127.0.0.1:9/"],
-                           env={"PORTAL_ALLOW_PRIVATE_ADDRESSES": "0"})
+def test_check_is_on_the_portal_cli(app, runner):
+    app.config["PORTAL_ALLOW_PRIVATE_ADDRESSES"] = False  # portal check reads the application's settings
+    result = runner.invoke(args=["check", "--json", "ftp://example.gov.vn/x", "http://127.0.0.1:9/"])
     lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     by_url = {line["url"]: line for line in lines}
     assert by_url["ftp://example.gov.vn/x"]["reason"] == "invalid_url"

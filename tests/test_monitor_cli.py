@@ -44,7 +44,7 @@ def test_crawl_availability_refuses_a_second_sweep(runner, db, monkeypatch):
 def test_scheduler_jobs_never_overlap(app, db):
     sched = scheduler.add_jobs(BackgroundScheduler(), app, checker_factory=lambda config: FakeChecker())
     jobs = {job.id: job for job in sched.get_jobs()}
-    assert set(jobs) == {"sweep", "recheck", "rollup", "purge", "alerts", "stats", "open-data"}
+    assert set(jobs) == {"sweep", "recheck", "rollup", "purge", "alerts", "stats", "open-data", "heartbeat"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True
 

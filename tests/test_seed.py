@@ -52,3 +52,16 @@ def test_2016_totals_match_the_report(db, demo):
     ).all()
     totals = {kind: (l3, l4) for kind, l3, l4 in rows}
     assert totals["province"] == (10309, 1100)
+
+
+
+def test_seed_agencies_loads_the_directory_alone(runner, db):
+    first = runner.invoke(args=["seed", "agencies"])
+    assert first.exit_code == 0, first.output
+    assert runner.invoke(args=["seed", "agencies"]).output == first.output
+    total = db.session.execute(select(func.count()).select_from(Agency)).scalar_one()
+    former = db.session.execute(select(func.count()).select_from(Agency).where(Agency.valid_to.is_not(None)))
+    assert total > 93
+    assert first.output == f"Agencies: {total} ({total - former.scalar_one()} current).\n"
+    assert db.session.execute(select(func.count()).select_from(Service)).scalar_one() == 0
+    assert db.session.execute(select(func.count()).select_from(ReportFigure)).scalar_one() == 0

@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     from portal.commands.scheduler import scheduler_command
     from portal.commands.search import search_cli
     from portal.commands.seed import seed_cli
+    from portal.commands.serve import serve_command
     from portal.commands.stats import crawl_stats_command, stats_cli
     from portal.commands.users import users_cli
 
@@ -28,3 +29,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(doctor_command)
+    app.cli.add_command(serve_command)

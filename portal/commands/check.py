@@ -9,8 +9,17 @@ from collections.abc import Iterable, Iterator
 from typing import IO
 
 import click
+from flask import current_app, has_app_context
 
 from portal.crawlers.checker import CheckerConfig, check_urls
+
+
+def command_checker_config() -> CheckerConfig:
+    """The application's checker settings (config.py) under `portal`; the environment when run alone."""
+    try:
+        return CheckerConfig.from_env(current_app.config if has_app_context() else os.environ)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def read_urls(stream: IO[str]) -> Iterator[str]:
@@ -42,10 +51,7 @@ def check_command(urls: tuple[str, ...], url_file: IO[str] | None, as_json: bool
     """
     if not urls and url_file is None:
         raise click.UsageError("give at least one URL or --file FILE")
-    try:
-        config = CheckerConfig.from_env(os.environ)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    config = command_checker_config()
     counts: Counter[str] = Counter()
     if not as_json:
         click.echo(f"{'OUTCOME':<9} {'REASON':<18} {'HTTP':>4} {'MS':>7}  URL")

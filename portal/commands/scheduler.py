@@ -8,8 +8,11 @@ Start times are jittered so that many portals (or restarts) do not hit the same 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import signal
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,14 +25,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from portal import startup
 from portal.extensions import db
 from portal.models import utcnow
-from portal.services import availability, jobs, monitor
+from portal.services import availability, jobs, monitor, operations
 from portal.services.opendata import xlsx_max_age as opendata_max_age
 
 log = logging.getLogger("portal.scheduler")
 
 RECHECK_LOCK = "availability-recheck"
+STOP_SECONDS = 8.0
 JOB_OPTIONS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 120, "replace_existing": True}
 
 
@@ -38,7 +43,8 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
         with app.app_context():
             try:
                 result = work()
-                log.info("job %s: %s", name, result)
+                if result is not None:
+                    log.info("job %s: %s", name, result)
             except Exception:
                 db.session.rollback()
                 raise  # APScheduler logs it; the next run starts afresh
@@ -51,7 +57,8 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
 
 def add_jobs(scheduler: BaseScheduler, app: Flask,
              checker_factory: Callable[[Any], monitor.Checker] = jobs.real_checker) -> BaseScheduler:
-    """Add the jobs: sweep, recheck, rollup, purge, alerts, the daily stats crawl and the open-data XLSX."""
+    """Add the jobs: sweep, recheck, rollup, purge, alerts, the daily stats crawl, the open-data XLSX and
+    the heartbeat."""
     config = app.config
     checker = checker_factory(config)
     now = utcnow()
@@ -84,6 +91,11 @@ def add_jobs(scheduler: BaseScheduler, app: Flask,
     scheduler.add_job(_in_app(app, "stats", lambda: jobs.stats_crawl(db.session, config)),
                       CronTrigger(hour=2, minute=30, timezone=zone, jitter=900), id="stats",
                       name="Crawl the statistics pages (application figures)", **JOB_OPTIONS)
+    scheduler_holder = monitor.lock_holder()
+    scheduler.add_job(_in_app(app, "heartbeat", lambda: operations.beat(db.session, operations.SCHEDULER,
+                                                                          scheduler_holder)),
+                      IntervalTrigger(seconds=operations.HEARTBEAT_SECONDS), id="heartbeat",
+                      name="Scheduler heartbeat (for /readyz)", next_run_time=now, **JOB_OPTIONS)
     rebuild = max(60, int(opendata_max_age(config) / 3))
     scheduler.add_job(_in_app(app, "open-data", lambda: jobs.open_data_xlsx(db.session, config, app.instance_path)),
                       IntervalTrigger(seconds=rebuild, jitter=30), id="open-data",
@@ -94,18 +106,32 @@ def add_jobs(scheduler: BaseScheduler, app: Flask,
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the monitoring jobs in the foreground (Ctrl+C to stop)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Run the monitoring jobs in the foreground (Ctrl+C or SIGTERM stops it, exit 0).
+
+    Stopping cancels a sweep in flight: the checks under way end, the services it claimed are due again
+    and its lock is released."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["PORTAL_MONITOR"] == "off":
+        raise click.ClickException("the monitor is off (PORTAL_MONITOR=off)")
+    startup.require_database(app.config["SQLALCHEMY_DATABASE_URI"])
     scheduler = add_jobs(BlockingScheduler(timezone=availability.DAY_ZONE), app)
 
-    def stop(*_: object) -> None:
+    def stop(signum: int, _frame: object) -> None:
+        log.info("%s received: stopping the scheduler", signal.Signals(signum).name)
+        jobs.SHUTDOWN.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     for job in scheduler.get_jobs():
-        click.echo(f"job {job.id}: {job.name} ({job.trigger})", err=True)
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        log.info("job %s: %s (%s)", job.id, job.name, job.trigger)
+    scheduler.start()
+    deadline = time.monotonic() + STOP_SECONDS
+    busy = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    for thread in busy:  # a sweep in flight ends within a second of the cancel; other jobs get STOP_SECONDS
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    if any(thread.is_alive() for thread in busy):
+        log.warning("a job was still running %.0f s after the stop; leaving it (its lock expires)", STOP_SECONDS)
+        logging.shutdown()
+        os._exit(0)
+    log.info("scheduler stopped")

@@ -1,4 +1,4 @@
-"""`portal seed demo` and `portal seed synthetic`."""
+"""`portal seed agencies`, `portal seed demo` and `portal seed synthetic`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ def seed_demo_command() -> None:
         f"Agencies: {result['agencies']}, report figures: {result['report_figures']}, "
         f"services added: {result['services_added']} (total {result['services']})."
     )
+
+
+@seed_cli.command("agencies")
+def seed_agencies_command() -> None:
+    """Load the agency directory alone: ministries, provinces and the 2025 reorganisation (idempotent)."""
+    result = seed.seed_agencies(db.session)
+    click.echo(f"Agencies: {result['agencies']} ({result['current']} current).")
 
 
 @seed_cli.command("synthetic")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import IO, Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.crawlers.checker import CheckerConfig
+from portal.commands.check import command_checker_config
 from portal.crawlers.probe import probe
 from portal.crawlers.stats import FIGURES, validate_rule
 
@@ -54,10 +53,7 @@ def probe_command(url: str, rule_file: IO[str] | None, as_json: bool) -> None:
     PORTAL_ALLOW_PRIVATE_ADDRESSES is set.
     """
     rule = _load_rule(rule_file)
-    try:
-        config = CheckerConfig.from_env(os.environ)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    config = command_checker_config()
     result = probe(url, rule, config)
     data = result.to_dict()
     if as_json:

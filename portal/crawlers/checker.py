@@ -47,8 +47,9 @@ class CheckerConfig:
     ca_file: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> CheckerConfig:
-        """Read the PORTAL_CHECK_* and PORTAL_ALLOW_PRIVATE_ADDRESSES variables of DESIGN §4."""
+    def from_env(cls, environ: Mapping[str, Any]) -> CheckerConfig:
+        """Read the PORTAL_CHECK_*, PORTAL_ALLOW_PRIVATE_ADDRESSES and PORTAL_CONTACT_URL settings from a
+        mapping: the environment's strings, or the application's settings (numbers; None for unset)."""
         config = cls()
         numbers: dict[str, tuple[str, Callable[[str], Any]]] = {
             "PORTAL_CHECK_CONCURRENCY": ("concurrency", int),
@@ -59,7 +60,7 @@ class CheckerConfig:
             "PORTAL_CHECK_SLOW_MS": ("slow_ms", int),
         }
         for variable, (attribute, convert) in numbers.items():
-            raw = environ.get(variable, "").strip()
+            raw = str(environ.get(variable) or "").strip()
             if not raw:
                 continue
             try:
@@ -69,8 +70,11 @@ class CheckerConfig:
             if value <= 0:
                 raise ValueError(f"{variable} must be positive, got {raw!r}")
             setattr(config, attribute, value)
-        allow = environ.get("PORTAL_ALLOW_PRIVATE_ADDRESSES", "").strip().lower()
+        allow = str(environ.get("PORTAL_ALLOW_PRIVATE_ADDRESSES") or "").strip().lower()
         config.allow_private = allow in _TRUTHY
+        contact = str(environ.get("PORTAL_CONTACT_URL") or "").strip()
+        if contact:
+            config.user_agent = f"{DEFAULT_USER_AGENT.split(' ')[0]} (+{contact})"
         return config
 
 
@@ -424,8 +428,11 @@ async def check_many(urls: Iterable[str], config: CheckerConfig | None = None) -
 _END = object()
 
 
-def check_urls(urls: Iterable[str], config: CheckerConfig | None = None) -> Iterator[CheckResult]:
-    """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive."""
+def check_urls(
+    urls: Iterable[str], config: CheckerConfig | None = None, cancel: threading.Event | None = None
+) -> Iterator[CheckResult]:
+    """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive.
+    Setting `cancel` stops the checks in flight within a tenth of a second and ends the results."""
     results: queue.Queue[Any] = queue.Queue(maxsize=1000)
     stop = threading.Event()
 
@@ -442,7 +449,7 @@ def check_urls(urls: Iterable[str], config: CheckerConfig | None = None) -> Iter
         task = asyncio.ensure_future(pump())
         while not task.done():
             await asyncio.wait({task}, timeout=0.1)
-            if stop.is_set():
+            if stop.is_set() or (cancel is not None and cancel.is_set()):
                 task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

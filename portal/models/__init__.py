@@ -6,6 +6,7 @@ from portal.models.audit import AuditLog
 from portal.models.base import Base, utcnow
 from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
 from portal.models.monitoring import ALERT_KINDS, AlertEvent, Check, DailyRollup, Incident, JobLock
+from portal.models.operations import Heartbeat
 from portal.models.procedure import CatalogueEntry, Procedure
 from portal.models.report import INDEX_COLUMNS, ReportFigure
 from portal.models.search import install_search
@@ -29,6 +30,7 @@ __all__ = [
     "CatalogueEntry",
     "Check",
     "DailyRollup",
+    "Heartbeat",
     "Incident",
     "Procedure",
     "QuarterLock",

@@ -235,6 +235,24 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float = 10.0, *, al
         raise ValueError(f"webhook answered {response.status}")
 
 
+def _log_delivery(event: AlertEvent, settings: AlertSettings, report: DeliveryReport, errors: list[str]) -> None:
+    """One line per alert: delivered (how), not delivered (why, and whether it is retried) or skipped."""
+    service = event.service
+    what = f"alert {event.id} ({event.kind}) for service {service.id} of agency {service.agency.code}"
+    fields = {"alert_id": event.id, "kind": event.kind, "service_id": service.id, "agency": service.agency.code}
+    channels = [name for name, on in (("e-mail", settings.smtp_host), ("webhook", settings.webhook_url)) if on]
+    if not channels:
+        log.info("%s skipped: no channel configured (PORTAL_SMTP_HOST and PORTAL_ALERT_WEBHOOK_URL are empty)",
+                 what, extra={**fields, "status": "skipped"})
+    elif errors:
+        retry = "will retry" if event.attempts < MAX_ATTEMPTS else "gave up"
+        log.warning("%s not delivered (attempt %d of %d, %s): %s", what, event.attempts, MAX_ATTEMPTS, retry,
+                    "; ".join(errors), extra={**fields, "status": "failed"})
+    else:
+        log.info("%s delivered by %s%s", what, " and ".join(channels), " (digest)" if report.digest else "",
+                 extra={**fields, "status": "delivered"})
+
+
 def deliver_pending(
     session: Session,
     settings: AlertSettings,
@@ -289,6 +307,7 @@ def deliver_pending(
                 report.failed += 1
             else:
                 event.sent_at = now
+            _log_delivery(event, settings, report, errors)
         report.errors = errors
         session.commit()
         return report

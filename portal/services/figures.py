@@ -8,7 +8,6 @@ The side-by-side view puts them next to each other and flags a disagreement; it 
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -216,12 +215,10 @@ def list_sources(session: Session) -> list[StatSource]:
 # ---------------------------------------------------------------- crawl
 
 
-def checker_config(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> CheckerConfig:
-    """Checker settings from PORTAL_CHECK_* (ValueError when malformed); the app's
-    PORTAL_ALLOW_PRIVATE_ADDRESSES setting can also allow private addresses (tests, intranets)."""
-    config = CheckerConfig.from_env(os.environ if environ is None else environ)
-    config.allow_private = config.allow_private or bool(settings.get("PORTAL_ALLOW_PRIVATE_ADDRESSES"))
-    return config
+def checker_config(settings: Mapping[str, Any]) -> CheckerConfig:
+    """Checker settings from the application's PORTAL_CHECK_*, PORTAL_ALLOW_PRIVATE_ADDRESSES and
+    PORTAL_CONTACT_URL settings (read and validated in config.py)."""
+    return CheckerConfig.from_env(settings)
 
 
 @dataclass

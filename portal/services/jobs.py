@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,11 +10,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.models import Agency, utcnow
-from portal.services import alerts, availability, figures, monitor
+from portal.services import alerts, availability, figures, monitor, operations
 
 ROLLUP_LOCK = "daily-rollup"
 PURGE_LOCK = "check-retention"
 STATS_LOCK = "stats-crawl"
+# Set when the process is asked to stop: the checks in flight end and the sweep gives its claims back.
+SHUTDOWN = threading.Event()
 
 
 def real_checker(config: Mapping[str, Any]) -> monitor.Checker:
@@ -23,7 +26,7 @@ def real_checker(config: Mapping[str, Any]) -> monitor.Checker:
     settings = figures.checker_config(config)
 
     def check(urls: list[str]) -> Iterable[Any]:
-        return check_urls(urls, settings)
+        return check_urls(urls, settings, cancel=SHUTDOWN)
 
     return check
 
@@ -42,10 +45,24 @@ def stats_crawl(session: Session, config: Mapping[str, Any], now: datetime | Non
 def sweep(session: Session, config: Mapping[str, Any], checker: monitor.Checker, *, agency: Agency | None = None,
           worker: bool = False, rechecks_only: bool = False, progress: Callable[[int], None] | None = None,
           lock_name: str = monitor.SWEEP_LOCK) -> monitor.SweepReport:
-    """One sweep over the due services, then deliver the alerts it raised."""
-    report = monitor.run_sweep(session, checker, agency=agency, progress=progress, worker=worker,
+    """One sweep over the due services, then deliver the alerts it raised. A sweep (not a re-check) leaves
+    its heartbeat: a beat every half minute while it runs, its start, end and count when done."""
+    holder, started = monitor.lock_holder(), utcnow()
+    last_beat = [started]
+
+    def beating(done: int) -> None:
+        if progress:
+            progress(done)
+        if not rechecks_only and (utcnow() - last_beat[0]).total_seconds() >= operations.HEARTBEAT_SECONDS:
+            last_beat[0] = utcnow()
+            operations.beat(session, operations.SWEEP, holder, last_beat[0])
+
+    report = monitor.run_sweep(session, checker, agency=agency, progress=beating, worker=worker,
                                rechecks_only=rechecks_only, settings=monitor.MonitorSettings.from_config(config),
-                               lock_name=lock_name)
+                               lock_name=lock_name, cancel=SHUTDOWN)
+    if not report.locked and not rechecks_only:
+        operations.beat(session, operations.SWEEP, holder, started_at=started, finished_at=utcnow(),
+                        checked=report.checked)
     if report.alerts:
         alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
     return report

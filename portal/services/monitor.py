@@ -183,6 +183,15 @@ def end_monitoring(session: Session, service: Service, now: datetime | None = No
     return incident
 
 
+def log_health_change(service: Service, before: str, after: str, reason: str) -> None:
+    """One line per change of health, naming the service, its agency and the reason."""
+    fields = {"service_id": service.id, "agency": service.agency.code, "health_from": before, "health_to": after,
+              "reason": reason}
+    log.log(logging.WARNING if after in ("down", "dead") else logging.INFO,
+            "health %s -> %s: service %d %r of agency %s (%s)", before, after, service.id, service.name,
+            service.agency.code, reason, extra=fields)
+
+
 def record_result(
     session: Session,
     service: Service,
@@ -208,6 +217,8 @@ def record_result(
     service.health, service.health_since = after.health, after.since
     service.consecutive_failures, service.health_reason = after.failures, after.reason
     service.last_checked_at = now
+    if after.health != before.health:
+        log_health_change(service, before.health, after.health, result.reason)
     if step.recheck_soon:
         service.next_check_at = now + settings.rules.recheck_after
     else:
@@ -299,6 +310,18 @@ def due_services(
     return sorted((row[0], row[1]) for row in rows)
 
 
+def release_claims(session: Session, service_ids: list[int], due_at: datetime) -> None:
+    """Give back services claimed but not checked (a sweep cancelled): due again at `due_at`."""
+    session.rollback()
+    for start in range(0, len(service_ids), 500):
+        chunk = service_ids[start:start + 500]
+        session.execute(update(Service).where(Service.id.in_(chunk)).values(next_check_at=due_at),
+                        execution_options={"synchronize_session": False})
+    session.commit()
+    if service_ids:
+        log.info("sweep cancelled: %d claimed services given back", len(service_ids))
+
+
 # --- sweeps --------------------------------------------------------------------------------------------
 
 @dataclass
@@ -307,6 +330,7 @@ class SweepReport:
     errors: int = 0
     alerts: int = 0
     locked: bool = False
+    cancelled: bool = False
     error_messages: list[str] = field(default_factory=list)
 
     def note_error(self, message: str, count: int = 1) -> None:
@@ -326,13 +350,15 @@ def run_sweep(
     rechecks_only: bool = False,
     lock_name: str = SWEEP_LOCK,
     clock: Callable[[], datetime] = utcnow,
+    cancel: threading.Event | None = None,
 ) -> SweepReport:
     """Check every service due when the sweep starts, in claimed batches.
 
     One failing check never stops the sweep: a checker that raises is retried one URL at a time, and a
     result that cannot be recorded is rolled back and counted. Unless `worker` (PostgreSQL workers share
     the work through SKIP LOCKED), the sweep holds a lock row and returns `locked=True` when another
-    sweep is still running.
+    sweep is still running. Once `cancel` is set no batch is claimed and the services claimed but not
+    checked are due again at once (`cancelled=True`).
     """
     settings = settings or MonitorSettings()
     report = SweepReport()
@@ -348,12 +374,20 @@ def run_sweep(
             agency_ids = _agency_ids(session, agency)
             intervals = dict(session.execute(select(Agency.id, Agency.check_interval_minutes)).all())
             lease = timedelta(minutes=settings.lease_minutes)
-            while heartbeat is None or not heartbeat.lost:
+            while (heartbeat is None or not heartbeat.lost) and not (cancel is not None and cancel.is_set()):
                 batch = due_services(session, started, limit=settings.batch_size, lease=lease,
                                      rechecks_only=rechecks_only, agency_ids=agency_ids)
                 if not batch:
                     break
-                _check_batch(session, checker, batch, intervals, settings, report, progress, clock)
+                unchecked = _check_batch(session, checker, batch, intervals, settings, report, progress, clock)
+                if cancel is not None and cancel.is_set():
+                    report.cancelled = True
+                    release_claims(session, [i for ids in unchecked.values() for i in ids], started)
+                    break
+                for url, ids in unchecked.items():  # the checker said nothing about these; their lease brings them back
+                    report.note_error(f"{url}: no result", len(ids))
+                    if progress:
+                        progress(len(ids))
     finally:
         if not worker:
             release_lock(session, lock_name, holder)
@@ -369,7 +403,8 @@ def _check_batch(
     report: SweepReport,
     progress: Callable[[int], None] | None,
     clock: Callable[[], datetime],
-) -> None:
+) -> dict[str, list[int]]:
+    """Check one claimed batch; returns the URLs (and their services) the checker gave no result for."""
     by_url: dict[str, list[int]] = {}
     for service_id, url in batch:
         by_url.setdefault(url, []).append(service_id)
@@ -396,10 +431,7 @@ def _check_batch(
                 report.note_error(f"{url}: {type(one_exc).__name__}: {one_exc}", len(ids))
                 if progress:
                     progress(len(ids))
-    for url, ids in pending.items():  # the checker said nothing about these; their lease brings them back
-        report.note_error(f"{url}: no result", len(ids))
-        if progress:
-            progress(len(ids))
+    return pending
 
 
 def _record_one(

@@ -243,6 +243,14 @@ def load_demo_catalogue(session: Session) -> tuple[int, int]:
     return len(plan.entries), added
 
 
+def seed_agencies(session: Session) -> dict[str, int]:
+    """Load the agency directory alone (no report figures, no services); safe to run again."""
+    agencies = load_agencies(session)
+    session.commit()
+    current = sum(1 for agency in agencies.values() if agency.valid_to is None)
+    return {"agencies": len(agencies), "current": current}
+
+
 def seed_demo(session: Session) -> dict[str, int]:
     """Load all demo data; safe to run again (nothing is duplicated)."""
     agencies = load_agencies(session)

@@ -9,7 +9,7 @@ from flask import current_app
 from portal.models.search import is_search_object
 
 config = context.config
-if config.config_file_name:
+if config.config_file_name and not logging.getLogger().handlers:  # `portal` has set up its own log format
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
