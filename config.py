@@ -61,6 +61,10 @@ class Config:
     CACHE_TYPE = "SimpleCache"
     CACHE_THRESHOLD = 2000
     PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "30"))
+    PORTAL_COMPRESS = _flag("PORTAL_COMPRESS", False)
+    # Evidence: below these an availability figure is "not enough data", not a percentage
+    PORTAL_EVIDENCE_MIN_CHECKS = _int("PORTAL_EVIDENCE_MIN_CHECKS", 24)
+    PORTAL_EVIDENCE_MIN_DAYS = _int("PORTAL_EVIDENCE_MIN_DAYS", 3)
     # Monitoring (availability sweeps, roll-ups, retention)
     PORTAL_CHECK_RETENTION_DAYS = _int("PORTAL_CHECK_RETENTION_DAYS", 30)
     PORTAL_RECHECK_MINUTES = _int("PORTAL_RECHECK_MINUTES", 2)
@@ -104,6 +108,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    PORTAL_COMPRESS = _flag("PORTAL_COMPRESS", True)
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

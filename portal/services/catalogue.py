@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from portal.models import Agency, Check, Incident, ReportFigure, Service
 from portal.services.availability import uptime_summary
+from portal.services.memo import memo
+
+_SAMPLE = memo(60)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -57,6 +60,18 @@ def national_figures(session: Session) -> dict[str, Any]:
             for kind, l3, l4, apps in reported
         },
     }
+
+
+def sample_counts(session: Session) -> dict[str, int]:
+    """How many active services are sample data, of how many (memoised for a minute per process)."""
+
+    def compute() -> dict[str, int]:
+        total, sample = session.execute(
+            select(func.count(), func.count().filter(Service.is_sample)).where(Service.status == "active")
+        ).one()
+        return {"total": total, "sample": sample or 0}
+
+    return _SAMPLE.get("services", compute)
 
 
 def active_service_counts(session: Session) -> dict[int, int]:
