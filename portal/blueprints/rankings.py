@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -54,6 +54,7 @@ def note_label(note: str | None) -> str:
         NO_ONLINE_APPLICATIONS: _("Không có hồ sơ trực tuyến"),
         ZERO: _("Bằng 0"),
         rankings.NO_ONLINE_SERVICE: _("Không cung cấp dịch vụ công trực tuyến"),
+        rankings.NOT_ENOUGH_DATA: _("Chưa đủ dữ liệu"),
     }
     return labels.get(note, note or "")
 
@@ -104,6 +105,10 @@ def error_text(exc: rankings.RankingError) -> str:
     return messages.get(exc.reason, exc.message)
 
 
+def _min_checks() -> int:
+    return current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"]
+
+
 def _choose(index: rankings.PeriodIndex) -> rankings.Selection:
     args = {k: (request.args.get(k) or "").strip()[:40] or None for k in PARAMS}
     return rankings.choose(db.session, index=index, **args)
@@ -129,7 +134,7 @@ def _chart(result: rankings.Ranking) -> Markup:
     metric = result.selection.metric
     title = f"{metric_label(metric)} — {formatting.kind_label(result.selection.kind)}, " \
             f"{period_label(result.selection.period.key)} ({source_label(result.selection.source)})"
-    rows = [(f"{row.rank}. {row.agency_name}", row.value) for row in result.rows]
+    rows = [(f"{row.rank}. {row.agency_name}", row.value) for row in result.rows if row.value is not None]
     return Markup(charts.bar_chart(rows, title=title, value_format=lambda v: display(metric, v)))  # noqa: S704 - escaped by charts
 
 
@@ -146,9 +151,10 @@ def index():
             "rankings/index.html", error=error_text(exc), alternatives=rankings.alternatives(periods, metric),
             alternative_params={**context["form"], "metric": metric}, **context,
         ), 400
-    result = rankings.ranking(db.session, selection, index=periods)
+    result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
     return render_template(
         "rankings/index.html", result=result, selection=selection, chart=_chart(result),
+        comparable=rankings.comparable(result), min_checks=_min_checks(),
         other_rows=result.counterpart.by_code() if result.counterpart else {}, **context,
     )
 
@@ -193,7 +199,7 @@ def export(fmt: str):
         selection = _choose(periods)
     except rankings.RankingError as exc:
         abort(400, description=error_text(exc))
-    result = rankings.ranking(db.session, selection, index=periods)
+    result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
     params = selection.params()
     filename = "xep-hang_{metric}_{kind}_{period}_{source}.{fmt}".format(fmt=fmt, **params)
     if fmt == "json":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -60,6 +61,16 @@ def national_figures(session: Session) -> dict[str, Any]:
             for kind, l3, l4, apps in reported
         },
     }
+
+
+def service_address(service: Service) -> dict[str, Any]:
+    """Where the start button leads, and whether that is only the agency's portal (an address with a #fragment
+    on the agency's home page, as the demo data has), which the page then says instead of claiming it."""
+    base, _sep, fragment = service.url.partition("#")
+    portal = (service.agency.portal_url or "").rstrip("/")
+    portal_only = bool(fragment) and bool(portal) and base.rstrip("/") == portal
+    return {"url": base if portal_only else service.url, "portal_only": portal_only,
+            "host": urlsplit(service.url).hostname or service.url}
 
 
 def sample_counts(session: Session) -> dict[str, int]:

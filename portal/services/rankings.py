@@ -55,6 +55,7 @@ CURRENT = "current"
 DEFAULT_KIND = AGENCY_KINDS[0]
 DEFAULT_METRIC = "services_total"
 CURRENT_DAYS = 30
+NOT_ENOUGH_DATA = "not_enough_data"
 YEAR_PATTERN = re.compile(r"^(\d{4})$")
 
 _SERVICE_METRICS = ("services_total", "services_l3", "services_l4")
@@ -636,10 +637,19 @@ class Ranking:
         return verified.rank - reported.rank  # type: ignore[operator]
 
 
-def rank(data: Inputs, metric: str) -> Ranking:
-    """Rank the rows of `data` by `metric` (the official tie rule), leaving out who the report leaves out."""
+def rank(data: Inputs, metric: str, *, min_checks: int = 0) -> Ranking:
+    """Rank the rows of `data` by `metric` (the official tie rule), leaving out who the report leaves out and,
+    for availability, agencies with fewer than `min_checks` checks in the period (not enough evidence)."""
     kind = data.selection.kind
     rows, left_out = data.rows, []
+    if metric == "availability" and min_checks > 0:
+        kept = []
+        for row in rows:
+            if (row.get("checks") or 0) < min_checks:
+                left_out.append((row["code"], row["name"], NOT_ENOUGH_DATA))
+            else:
+                kept.append(row)
+        rows = kept
     if metric in APPLICATION_METRICS and kind in LEFT_OUT_WITHOUT_SERVICES:
         kept = []
         for row in rows:
@@ -662,9 +672,10 @@ def rank(data: Inputs, metric: str) -> Ranking:
 
 
 def ranking(session: Session, selection: Selection, *, with_counterpart: bool = True,
-            index: PeriodIndex | None = None, now: datetime | None = None) -> Ranking:
+            index: PeriodIndex | None = None, now: datetime | None = None, min_checks: int = 0) -> Ranking:
     """The ranking of `selection`, with the other source's ranking of the same period when it has one."""
-    result = rank(inputs(session, selection, metrics={selection.metric}, now=now), selection.metric)
+    result = rank(inputs(session, selection, metrics={selection.metric}, now=now), selection.metric,
+                  min_checks=min_checks)
     if selection.metric == "availability":
         result.days = availability_days(selection.period, local_day(now or utcnow()))
     if with_counterpart:
@@ -682,6 +693,17 @@ class TrendPoint:
     total: int
     note: str | None = None
     counted_in: tuple[str, str] | None = None  # (code, name) of the agency whose figures include this one
+
+
+def comparable(result: Ranking) -> bool:
+    """Whether rank movement means something: both sources measured over the same period (not, say, the 2016
+    report summed into today's agencies next to today's registry)."""
+    other = result.counterpart
+    if other is None:
+        return False
+    mine = (result.selection.basis or result.selection.period).key
+    theirs = (other.selection.basis or other.selection.period).key
+    return mine == theirs
 
 
 def agency_trend(session: Session, agency: Agency, *, now: datetime | None = None) -> dict[str, dict[str, list]]:
