@@ -147,11 +147,15 @@ def index():
         selection = _choose(periods)
     except rankings.RankingError as exc:
         metric = context["form"]["metric"] if context["form"]["metric"] in METRICS else rankings.DEFAULT_METRIC
+        kind = context["form"]["kind"] if context["form"]["kind"] in dict(formatting.kinds()) else rankings.DEFAULT_KIND
         return render_template(
-            "rankings/index.html", error=error_text(exc), alternatives=rankings.alternatives(periods, metric),
+            "rankings/index.html", error=error_text(exc), alternatives=rankings.alternatives(periods, metric, kind),
             alternative_params={**context["form"], "metric": metric}, **context,
         ), 400
     result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
+    offered = set(rankings.alternatives(periods, selection.metric, selection.kind))
+    context["sources"] = [(s, label) for s, label in context["sources"] if any(s == o[0] for o in offered)]
+    context["periods"] = [(key, label) for key, label in context["periods"] if any(key == o[1] for o in offered)]
     return render_template(
         "rankings/index.html", result=result, selection=selection, chart=_chart(result),
         comparable=rankings.comparable(result), min_checks=_min_checks(),
@@ -228,12 +232,12 @@ def agency_trend(code: str):
         lines = []
         for source, points in series.items():
             if any(p.value is not None for p in points):
-                chart = charts.trend_line(
+                chart = None if sum(p.value is not None for p in points) < 2 else charts.trend_line(
                     [(period_label(p.period.key), p.value) for p in points],
                     title=f"{metric_label(metric)} — {source_label(source)}",
                     value_format=lambda v, m=metric: display(m, v),
                 )
-                lines.append((source, points, Markup(chart)))  # noqa: S704 - escaped by charts
+                lines.append((source, points, Markup(chart) if chart else None))  # noqa: S704 - escaped by charts
         if lines:
             sections.append((metric, lines))
     return render_template(

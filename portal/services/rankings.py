@@ -202,13 +202,20 @@ def _unsupported(source: str, metric: str, period: Period, index: PeriodIndex) -
     return "annual_only", f"{metric} is published in the annual reports only; use a report year or period=current"
 
 
-def alternatives(index: PeriodIndex, metric: str) -> list[tuple[str, str]]:
-    """(source, period) pairs that have a ranking of the metric, newest period first."""
+def answers(index: PeriodIndex, metric: str, kind: str, source: str, period: Period) -> bool:
+    """Whether `choose` answers this combination (reported + current needs a report to sum into today's agencies)."""
+    if _unsupported(source, metric, period, index) is not None:
+        return False
+    return not (source == "reported" and period.kind == CURRENT and _latest_reported(index, metric, kind) is None)
+
+
+def alternatives(index: PeriodIndex, metric: str, kind: str = DEFAULT_KIND) -> list[tuple[str, str]]:
+    """(source, period) pairs that have a ranking of the metric for the kind, newest period first."""
     return [
         (source, period.key)
         for period in reversed(index.periods)
         for source in SOURCES
-        if _unsupported(source, metric, period, index) is None
+        if answers(index, metric, kind, source, period)
     ]
 
 
