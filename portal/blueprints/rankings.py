@@ -9,12 +9,14 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import select
 
 from portal import formatting
 from portal.caching import public_page
 from portal.extensions import db
+from portal.models import Agency
 from portal.services import agencies as agency_service
-from portal.services import charts, exports, rankings
+from portal.services import catalogue, charts, exports, rankings
 from portal.services.figures import is_period, parse_period
 from portal.services.figures import period_label as quarter_label
 from portal.services.ranking import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO, RankRow
@@ -105,6 +107,14 @@ def error_text(exc: rankings.RankingError) -> str:
     return messages.get(exc.reason, exc.message)
 
 
+def _sample_shares(selection: rankings.Selection) -> dict[str, tuple[int, int]]:
+    """How many of each agency's registered services are sample data, for the verified figures of today."""
+    if selection.source != "verified" or selection.period.key != rankings.CURRENT:
+        return {}
+    level = {"services_l3": 3, "services_l4": 4}.get(selection.metric)
+    return catalogue.sample_share_by_agency(db.session, list(db.session.execute(select(Agency)).scalars()), level)
+
+
 def _min_checks() -> int:
     return current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"]
 
@@ -153,12 +163,15 @@ def index():
             alternative_params={**context["form"], "metric": metric}, **context,
         ), 400
     result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
+    samples = _sample_shares(selection)
     offered = set(rankings.alternatives(periods, selection.metric, selection.kind))
     context["sources"] = [(s, label) for s, label in context["sources"] if any(s == o[0] for o in offered)]
     context["periods"] = [(key, label) for key, label in context["periods"] if any(key == o[1] for o in offered)]
     return render_template(
         "rankings/index.html", result=result, selection=selection, chart=_chart(result),
-        comparable=rankings.comparable(result), min_checks=_min_checks(),
+        comparable=rankings.comparable(result), min_checks=_min_checks(), samples=samples,
+        sample_total=tuple(map(sum, zip(*(samples.get(r.agency_code, (0, 0)) for r in result.rows), strict=True)))
+        if samples and result.rows else (0, 0),
         other_rows=result.counterpart.by_code() if result.counterpart else {}, **context,
     )
 

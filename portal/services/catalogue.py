@@ -85,6 +85,24 @@ def sample_counts(session: Session) -> dict[str, int]:
     return _SAMPLE.get("services", compute)
 
 
+def sample_share_by_agency(
+    session: Session, agencies: list[Agency], level: int | None = None
+) -> dict[str, tuple[int, int]]:
+    """{today's agency code: (sample services, all services)} of the active services (at `level` when given),
+    summed into today's agencies as the rankings sum them."""
+    from portal.services.agencies import counts_for_current_agencies
+
+    stmt = select(Service.agency_id, func.count(), func.count().filter(Service.is_sample)).where(
+        Service.status == "active")
+    if level is not None:
+        stmt = stmt.where(Service.level == level)
+    rows = session.execute(stmt.group_by(Service.agency_id)).all()
+    totals = counts_for_current_agencies({a: n for a, n, _ in rows}, agencies)
+    samples = counts_for_current_agencies({a: s or 0 for a, _, s in rows}, agencies)
+    codes = {a.id: a.code for a in agencies}
+    return {codes[a]: (samples.get(a, 0), n) for a, n in totals.items()}
+
+
 def active_service_counts(session: Session) -> dict[int, int]:
     return dict(
         session.execute(
