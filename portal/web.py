@@ -177,6 +177,7 @@ def register_template_helpers(app: Flask) -> None:
         return f"{request.path}?{urlencode([*args, ('lang', lang)])}"
 
     app.jinja_env.globals["language_url"] = language_url
+    app.jinja_env.globals["page_locale"] = lambda: str(get_locale() or "vi")  # for macros imported without context
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -128,3 +128,18 @@ def test_gzip_when_enabled_and_accepted(db):
     assert "Content-Encoding" not in client.get("/").headers
     streamed = client.get("/open-data/services.csv", headers={"Accept-Encoding": "gzip"})
     assert streamed.status_code == 200 and "Content-Encoding" not in streamed.headers
+
+
+def test_data_names_are_marked_vietnamese_on_english_pages_only(client, demo):
+    english = text(client.get("/agencies/tuyen-quang?lang=en"))
+    assert '<h1><span lang="vi">Tuyên Quang</span></h1>' in english
+    assert '(now part of <span lang="vi">Tuyên Quang</span>)' in text(client.get("/agencies/ha-giang?lang=en"))
+    assert '<span lang="vi">Tuyên Quang</span></a></th>' in text(client.get("/rankings?kind=province&lang=en"))
+    vietnamese = text(client.get("/agencies/tuyen-quang?lang=vi"))
+    assert "<h1>Tuyên Quang</h1>" in vietnamese and 'lang="vi">Tuyên' not in vietnamese
+
+
+def test_home_figures_say_when_and_over_what_they_were_measured(client, demo):
+    page = plain(text(client.get("/")))
+    assert "chưa đủ dữ liệu dịch vụ đã kiểm tra đang hoạt động" in page and "Chưa dịch vụ nào được kiểm tra." in page
+    assert re.search(r"Tính đến \d\d:\d\d ngày \d\d/\d\d/\d{4} \(giờ Việt Nam\)", page)

@@ -19,7 +19,7 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @public_page
 def home():
-    return render_template("public/home.html", figures=catalogue.national_figures(db.session))
+    return render_template("public/home.html", figures=catalogue.national_figures(db.session), now=utcnow())
 
 
 @bp.get("/services")

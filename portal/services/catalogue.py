@@ -45,6 +45,9 @@ def national_figures(session: Session) -> dict[str, Any]:
         .group_by(Agency.kind)
     ).all()
     agencies = session.execute(select(Agency).where(Agency.parent_id.is_(None))).scalars().all()
+    first_checked, last_checked = session.execute(
+        select(func.min(Service.last_checked_at), func.max(Service.last_checked_at)).where(Service.status == "active")
+    ).one()
     total = sum(by_level.values())
     checked = total - by_health.get("unknown", 0)
     working = by_health.get("up", 0) + by_health.get("degraded", 0)
@@ -55,6 +58,8 @@ def national_figures(session: Session) -> dict[str, Any]:
         "health": by_health,
         "checked": checked,
         "working_share": (100.0 * working / checked) if checked else None,
+        "checked_from": first_checked,
+        "checked_to": last_checked,
         "agencies_current": sum(1 for a in agencies if a.is_current()),
         "reported_2016": {
             kind: {"services_l3": l3 or 0, "services_l4": l4 or 0, "online_applications": apps}
