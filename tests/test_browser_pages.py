@@ -127,8 +127,18 @@ def test_keyboard_reaches_the_start_button_with_a_visible_focus(site, browser):
         return tuple(page.evaluate("() => { const s = getComputedStyle(document.activeElement);"
                              " return [s.outlineColor + ' ' + s.outlineStyle, s.boxShadow]; }"))
 
+    # every element the keyboard reaches on the home page shows the same two-tone ring (≥ 3:1 on white and red)
+    seen = set()
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        where = page.evaluate("() => document.activeElement.outerHTML.slice(0, 80)")
+        if where in seen or where.startswith("<body"):
+            break
+        seen.add(where)
+        assert focus_ring() == ("rgb(11, 12, 12) solid", "rgb(255, 221, 0) 0px 0px 0px 6px"), where
+    assert len(seen) > 10
+    page.goto(site["url"] + "/")
     tab_to("#q")
-    assert focus_ring() == ("rgb(11, 12, 12) solid", "rgb(255, 221, 0) 0px 0px 0px 6px")
     page.keyboard.type("cap the bhyt do het han")
     page.keyboard.press("Enter")
     page.wait_for_url("**/services?q=*")

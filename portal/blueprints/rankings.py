@@ -239,7 +239,7 @@ def agency_trend(code: str):
     if agency is None:
         abort(404)
     top = agency.top()
-    trend = rankings.agency_trend(db.session, top)
+    trend = rankings.agency_trend(db.session, top, min_checks=_min_checks())
     sections = []
     for metric, series in trend.items():
         lines = []

@@ -713,7 +713,8 @@ def comparable(result: Ranking) -> bool:
     return mine == theirs
 
 
-def agency_trend(session: Session, agency: Agency, *, now: datetime | None = None) -> dict[str, dict[str, list]]:
+def agency_trend(session: Session, agency: Agency, *, now: datetime | None = None,
+                 min_checks: int = 0) -> dict[str, dict[str, list]]:
     """{metric: {source: [TrendPoint oldest first]}} for the agency's top agency, in every period with figures.
 
     Reported: the report years and quarters; verified: the quarters and `current`. A period in which the
@@ -729,7 +730,7 @@ def agency_trend(session: Session, agency: Agency, *, now: datetime | None = Non
                 continue
             data = inputs(session, Selection(DEFAULT_METRIC, top.kind, source, period), now=now)
             for metric in sorted(_period_metrics(source, period)):
-                result = rank(data, metric)
+                result = rank(data, metric, min_checks=min_checks)
                 row = result.by_code().get(top.code)
                 if row is not None:
                     point = TrendPoint(period, row.value, row.rank, len(result.rows), row.note)
