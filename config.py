@@ -165,6 +165,11 @@ class Config:
     PORTAL_UPLOAD_DIR = os.environ.get("PORTAL_UPLOAD_DIR", "")
     PORTAL_OPEN_DATA_DIR = os.environ.get("PORTAL_OPEN_DATA_DIR", "")
     PORTAL_OPEN_DATA_XLSX_SECONDS = _int("PORTAL_OPEN_DATA_XLSX_SECONDS", 900, 1)
+    # Public pages
+    PORTAL_COMPRESS = _flag("PORTAL_COMPRESS", False)
+    # Evidence: below these an availability figure is "not enough data", not a percentage
+    PORTAL_EVIDENCE_MIN_CHECKS = _int("PORTAL_EVIDENCE_MIN_CHECKS", 24)
+    PORTAL_EVIDENCE_MIN_DAYS = _int("PORTAL_EVIDENCE_MIN_DAYS", 3)
     # Monitoring (availability sweeps, roll-ups, retention)
     PORTAL_CHECK_RETENTION_DAYS = _int("PORTAL_CHECK_RETENTION_DAYS", 30)
     PORTAL_RECHECK_MINUTES = _int("PORTAL_RECHECK_MINUTES", 2)
@@ -221,6 +226,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    PORTAL_COMPRESS = _flag("PORTAL_COMPRESS", True)
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
     PORTAL_HSTS_SECONDS = _int("PORTAL_HSTS_SECONDS", 365 * 24 * 3600)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -22,5 +22,6 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     web.register_template_helpers(app)
     web.register_security_headers(app)
     web.register_proxy(app)
+    web.register_compression(app)
     web.register_commands(app)
     return app

@@ -29,8 +29,16 @@ def percent(value: float | None, decimals: int = 1) -> str:
     return f"{number(value, decimals)}\u00a0%"
 
 
-def datetime_local(value: datetime | None, fmt: str = "short") -> str:
-    return format_datetime(value, fmt) if value else "—"
+_DATETIME_FORMATS = {"vi": "HH:mm 'ngày' dd/MM/y", "en": "d MMM y, HH:mm"}
+_ZONE = _l("giờ Việt Nam")
+
+
+def datetime_local(value: datetime | None, fmt: str | None = None) -> str:
+    """Vietnam time in the reader's language, with the zone said: "15:30 ngày 02/12/2026 (giờ Việt Nam)"."""
+    if not value:
+        return "—"
+    text = format_datetime(value, fmt or _DATETIME_FORMATS.get(_locale(), "medium"))
+    return f"{text} ({_ZONE})"
 
 
 def date_local(value: date | None, fmt: str = "medium") -> str:

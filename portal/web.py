@@ -107,6 +107,18 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+_ERROR_MESSAGES = {
+    400: _l("Yêu cầu không hợp lệ. Vui lòng kiểm tra lại địa chỉ hoặc biểu mẫu."),
+    403: _l("Bạn không có quyền xem trang này."),
+    404: _l("Không có trang nào ở địa chỉ này. Vui lòng kiểm tra lại địa chỉ, hoặc tìm dịch vụ công từ trang chủ."),
+    405: _l("Trang này không nhận yêu cầu theo cách này."),
+    413: _l("Tệp gửi lên quá lớn."),
+    429: _l("Có quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau."),
+    500: _l("Đã có lỗi xảy ra. Vui lòng thử lại sau."),
+}
+"""Werkzeug's stock descriptions are English: pages say these instead (a description set by a view is kept)."""
+
+
 def register_errorhandlers(app: Flask) -> None:
     from portal.services.search import QueryError
 
@@ -124,7 +136,10 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render_error(error.code, error.description or error.name)
+        message = error.description or error.name
+        if message == type(error).description:
+            message = str(_ERROR_MESSAGES.get(error.code, _ERROR_MESSAGES[400 if error.code < 500 else 500]))
+        return render_error(error.code, message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -176,11 +191,34 @@ def register_template_helpers(app: Flask) -> None:
         return f"{local_path()}?{urlencode([*args, ('lang', lang)])}"
 
     app.jinja_env.globals["language_url"] = language_url
+    app.jinja_env.globals["page_locale"] = lambda: str(get_locale() or "vi")  # for macros imported without context
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
         items = [(endpoint, str(label)) for endpoint, label in nav if endpoint in app.view_functions]
-        return {"current_locale": str(get_locale() or "vi"), "nav_items": items}
+        return {"current_locale": str(get_locale() or "vi"), "nav_items": items, "sample_data": _sample_data}
+
+
+def _sample_data() -> dict[str, int]:
+    """Sample services in the database, for the site-wide notice (called by base.html only when shown)."""
+    from portal.services.catalogue import sample_counts
+
+    return sample_counts(db.session)
+
+
+def register_compression(app: Flask) -> None:
+    """gzip text responses for clients that accept it (PORTAL_COMPRESS; on in production); streams pass as they are."""
+    if not app.config.get("PORTAL_COMPRESS"):
+        return
+    from flask_compress import Compress
+
+    app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
+    app.config.setdefault("COMPRESS_STREAMS", False)
+    app.config.setdefault("COMPRESS_MIMETYPES", [
+        "text/html", "text/css", "text/csv", "text/plain", "application/json", "application/javascript",
+        "image/svg+xml", "application/atom+xml", "application/xml",
+    ])
+    Compress(app)
 
 
 def register_security_headers(app: Flask) -> None:

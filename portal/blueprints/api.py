@@ -188,7 +188,9 @@ def ranking(metric: str):
         db.session, metric=metric, kind=request.args.get("kind"), source=request.args.get("source"),
         period=request.args.get("period"), index=index,
     )
-    return jsonify(rankings.ranking_json(rankings.ranking(db.session, selection, index=index)))
+    result = rankings.ranking(db.session, selection, index=index,
+                              min_checks=current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"])
+    return jsonify(rankings.ranking_json(result))
 
 
 @bp.get("/openapi.json")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.caching import public_page
 from portal.extensions import db
 from portal.formatting import healths, kinds
-from portal.models import Service
+from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
 from portal.services import availability, catalogue, figures
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
@@ -19,7 +19,7 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @public_page
 def home():
-    return render_template("public/home.html", figures=catalogue.national_figures(db.session))
+    return render_template("public/home.html", figures=catalogue.national_figures(db.session), now=utcnow())
 
 
 @bp.get("/services")
@@ -52,7 +52,10 @@ def service_detail(service_id: int):
     return render_template(
         "public/service.html",
         service=service,
-        uptime=availability.uptime_summary(db.session, service),
+        address=catalogue.service_address(service),
+        evidence=availability.uptime_evidence(
+            db.session, service, min_checks=current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"],
+            min_days=current_app.config["PORTAL_EVIDENCE_MIN_DAYS"]),
         days=availability.daily_availability(db.session, service),
         **catalogue.service_history(db.session, service),
     )
@@ -63,7 +66,8 @@ def service_detail(service_id: int):
 def agency_directory():
     include_former = request.args.get("former") == "1"
     agencies = agency_service.directory(db.session, include_former=include_former)
-    counts = catalogue.active_service_counts(db.session)
+    counts = agency_service.counts_for_current_agencies(
+        catalogue.active_service_counts(db.session), list(db.session.execute(select(Agency)).scalars()))
     return render_template(
         "public/agencies.html", agencies=agencies, counts=counts, include_former=include_former, kinds=kinds()
     )
@@ -76,17 +80,22 @@ def agency_detail(code: str):
     if agency is None:
         abort(404)
     margin = current_app.config["PORTAL_FIGURES_MARGIN"]
+    former = not agency.is_current()
+    unit_ids = [] if former else agency_service.merged_unit_ids(db.session, agency)
     services = db.session.execute(
-        select(Service)
-        .where(Service.agency_id.in_(agency_service.subunit_ids(db.session, agency)), Service.status == "active")
-        .order_by(Service.name_folded)
-    ).scalars().all()
+        select(Service).where(Service.agency_id.in_(unit_ids), Service.status == "active").order_by(Service.name_folded)
+    ).scalars().all() if unit_ids else []
+    figures_reported = agency_service.report_figures(db.session, agency)
+    if former and agency.valid_to:
+        figures_reported = [f for f in figures_reported if f.period[:4] < str(agency.valid_to.year + 1)]
     return render_template(
         "public/agency.html",
         agency=agency,
         services=services,
         summary=catalogue.agency_summary(services),
-        figures=agency_service.report_figures(db.session, agency),
+        former=former,
+        today=availability.local_day(utcnow()),
+        figures=figures_reported,
         predecessors=agency_service.predecessors(db.session, agency),
         application_figures=figures.side_by_side(db.session, agency, margin=margin),
         application_margin=margin,

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import select
 
 from portal import formatting
 from portal.caching import public_page
 from portal.extensions import db
+from portal.models import Agency
 from portal.services import agencies as agency_service
-from portal.services import charts, exports, rankings
+from portal.services import catalogue, charts, exports, rankings
 from portal.services.figures import is_period, parse_period
 from portal.services.figures import period_label as quarter_label
 from portal.services.ranking import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO, RankRow
@@ -54,6 +56,7 @@ def note_label(note: str | None) -> str:
         NO_ONLINE_APPLICATIONS: _("Không có hồ sơ trực tuyến"),
         ZERO: _("Bằng 0"),
         rankings.NO_ONLINE_SERVICE: _("Không cung cấp dịch vụ công trực tuyến"),
+        rankings.NOT_ENOUGH_DATA: _("Chưa đủ dữ liệu"),
     }
     return labels.get(note, note or "")
 
@@ -104,6 +107,18 @@ def error_text(exc: rankings.RankingError) -> str:
     return messages.get(exc.reason, exc.message)
 
 
+def _sample_shares(selection: rankings.Selection) -> dict[str, tuple[int, int]]:
+    """How many of each agency's registered services are sample data, for the verified figures of today."""
+    if selection.source != "verified" or selection.period.key != rankings.CURRENT:
+        return {}
+    level = {"services_l3": 3, "services_l4": 4}.get(selection.metric)
+    return catalogue.sample_share_by_agency(db.session, list(db.session.execute(select(Agency)).scalars()), level)
+
+
+def _min_checks() -> int:
+    return current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"]
+
+
 def _choose(index: rankings.PeriodIndex) -> rankings.Selection:
     args = {k: (request.args.get(k) or "").strip()[:40] or None for k in PARAMS}
     return rankings.choose(db.session, index=index, **args)
@@ -129,7 +144,7 @@ def _chart(result: rankings.Ranking) -> Markup:
     metric = result.selection.metric
     title = f"{metric_label(metric)} — {formatting.kind_label(result.selection.kind)}, " \
             f"{period_label(result.selection.period.key)} ({source_label(result.selection.source)})"
-    rows = [(f"{row.rank}. {row.agency_name}", row.value) for row in result.rows]
+    rows = [(f"{row.rank}. {row.agency_name}", row.value) for row in result.rows if row.value is not None]
     return Markup(charts.bar_chart(rows, title=title, value_format=lambda v: display(metric, v)))  # noqa: S704 - escaped by charts
 
 
@@ -142,13 +157,21 @@ def index():
         selection = _choose(periods)
     except rankings.RankingError as exc:
         metric = context["form"]["metric"] if context["form"]["metric"] in METRICS else rankings.DEFAULT_METRIC
+        kind = context["form"]["kind"] if context["form"]["kind"] in dict(formatting.kinds()) else rankings.DEFAULT_KIND
         return render_template(
-            "rankings/index.html", error=error_text(exc), alternatives=rankings.alternatives(periods, metric),
+            "rankings/index.html", error=error_text(exc), alternatives=rankings.alternatives(periods, metric, kind),
             alternative_params={**context["form"], "metric": metric}, **context,
         ), 400
-    result = rankings.ranking(db.session, selection, index=periods)
+    result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
+    samples = _sample_shares(selection)
+    offered = set(rankings.alternatives(periods, selection.metric, selection.kind))
+    context["sources"] = [(s, label) for s, label in context["sources"] if any(s == o[0] for o in offered)]
+    context["periods"] = [(key, label) for key, label in context["periods"] if any(key == o[1] for o in offered)]
     return render_template(
         "rankings/index.html", result=result, selection=selection, chart=_chart(result),
+        comparable=rankings.comparable(result), min_checks=_min_checks(), samples=samples,
+        sample_total=tuple(map(sum, zip(*(samples.get(r.agency_code, (0, 0)) for r in result.rows), strict=True)))
+        if samples and result.rows else (0, 0),
         other_rows=result.counterpart.by_code() if result.counterpart else {}, **context,
     )
 
@@ -193,7 +216,7 @@ def export(fmt: str):
         selection = _choose(periods)
     except rankings.RankingError as exc:
         abort(400, description=error_text(exc))
-    result = rankings.ranking(db.session, selection, index=periods)
+    result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
     params = selection.params()
     filename = "xep-hang_{metric}_{kind}_{period}_{source}.{fmt}".format(fmt=fmt, **params)
     if fmt == "json":
@@ -216,18 +239,18 @@ def agency_trend(code: str):
     if agency is None:
         abort(404)
     top = agency.top()
-    trend = rankings.agency_trend(db.session, top)
+    trend = rankings.agency_trend(db.session, top, min_checks=_min_checks())
     sections = []
     for metric, series in trend.items():
         lines = []
         for source, points in series.items():
             if any(p.value is not None for p in points):
-                chart = charts.trend_line(
+                chart = None if sum(p.value is not None for p in points) < 2 else charts.trend_line(
                     [(period_label(p.period.key), p.value) for p in points],
                     title=f"{metric_label(metric)} — {source_label(source)}",
                     value_format=lambda v, m=metric: display(m, v),
                 )
-                lines.append((source, points, Markup(chart)))  # noqa: S704 - escaped by charts
+                lines.append((source, points, Markup(chart) if chart else None))  # noqa: S704 - escaped by charts
         if lines:
             sections.append((metric, lines))
     return render_template(

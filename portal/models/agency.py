@@ -51,6 +51,14 @@ class Agency(Base):
             return False
         return not (self.valid_to and on >= self.valid_to)
 
+    def final_successor(self) -> Agency | None:
+        """The agency a former agency is part of now, following successive mergers (None for a current one)."""
+        seen, agency = {self.id}, self
+        while agency.successor is not None and agency.successor.id not in seen and not agency.is_current():
+            agency = agency.successor
+            seen.add(agency.id)
+        return agency if agency is not self else None
+
     def top(self) -> Agency:
         """The top-level agency this unit rolls up to."""
         agency = self

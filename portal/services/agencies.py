@@ -55,6 +55,42 @@ def subunit_ids(session: Session, agency: Agency) -> list[int]:
     return ids
 
 
+def counts_for_current_agencies(counts: dict[int, int], agencies: list[Agency]) -> dict[int, int]:
+    """Per-agency counts summed into today's agencies: sub-units into their top agency, then merged agencies into
+    their successor, as the rankings sum them (a former agency keeps nothing of its own)."""
+    out: dict[int, int] = {}
+    by_id = {a.id: a for a in agencies}
+    for agency_id, n in counts.items():
+        agency = by_id.get(agency_id)
+        if agency is None:
+            continue
+        agency = agency.top()
+        agency = agency.final_successor() or agency
+        out[agency.id] = out.get(agency.id, 0) + n
+    return out
+
+
+def merged_unit_ids(session: Session, agency: Agency) -> list[int]:
+    """The agency, its sub-units and every agency merged into it (at any remove) with theirs: the units whose
+    services count for it, as the rankings count them."""
+    rows = session.execute(select(Agency.id, Agency.successor_id)).all()
+    absorbed: dict[int, list[int]] = {}
+    for agency_id, successor_id in rows:
+        if successor_id is not None and successor_id != agency_id:
+            absorbed.setdefault(successor_id, []).append(agency_id)
+    heads, stack = [], [agency.id]
+    while stack:
+        current = stack.pop()
+        if current in heads:
+            continue
+        heads.append(current)
+        stack.extend(absorbed.get(current, []))
+    ids: list[int] = []
+    for head in heads:
+        ids.extend(subunit_ids(session, session.get(Agency, head)))
+    return ids
+
+
 def predecessors(session: Session, agency: Agency) -> list[Agency]:
     """Agencies that were merged into this one."""
     rows = session.execute(

@@ -116,25 +116,71 @@ def _raw_counts(session: Session, service_id: int, since: datetime) -> tuple[int
     return total or 0, good or 0
 
 
-def uptime_summary(session: Session, service: Service, now: datetime | None = None) -> dict[str, float | None]:
-    """Share of checks that found the service working over 24 h / 7 d / 30 d / 90 d (None: no checks)."""
-    now = now or utcnow()
+def _window_counts(session: Session, service_id: int, now: datetime) -> dict[str, tuple[int, int, int]]:
+    """{window: (checks, working checks, days with checks)} for the 24 h / 7 d / 30 d / 90 d windows."""
     today = local_day(now)
     today_start, _ = day_bounds(today)
-    day_total, day_good = _raw_counts(session, service.id, now - timedelta(hours=24))
-    result: dict[str, float | None] = {"24h": _share(day_good, day_total)}
-    today_total, today_good = _raw_counts(session, service.id, today_start)
+    day_total, day_good = _raw_counts(session, service_id, now - timedelta(hours=24))
+    result = {"24h": (day_total, day_good, 1 if day_total else 0)}
+    today_total, today_good = _raw_counts(session, service_id, today_start)
     rows = session.execute(
         select(DailyRollup.day, DailyRollup.checks, DailyRollup.up + DailyRollup.degraded)
-        .where(DailyRollup.service_id == service.id, DailyRollup.day >= today - timedelta(days=89),
+        .where(DailyRollup.service_id == service_id, DailyRollup.day >= today - timedelta(days=89),
                DailyRollup.day < today)
     ).all()
     for label, days in WINDOWS[1:]:
         first = today - timedelta(days=days - 1)
-        total = today_total + sum(checks for day, checks, _ in rows if day >= first)
-        good = today_good + sum(ok for day, _, ok in rows if day >= first)
-        result[label] = _share(good, total)
+        inside = [(checks, ok) for day, checks, ok in rows if day >= first and checks]
+        result[label] = (today_total + sum(c for c, _ in inside), today_good + sum(ok for _, ok in inside),
+                         len(inside) + (1 if today_total else 0))
     return result
+
+
+def uptime_summary(session: Session, service: Service, now: datetime | None = None) -> dict[str, float | None]:
+    """Share of checks that found the service working over 24 h / 7 d / 30 d / 90 d (None: no checks)."""
+    counts = _window_counts(session, service.id, now or utcnow())
+    return {label: _share(good, total) for label, (total, good, _days) in counts.items()}
+
+
+@dataclass(frozen=True)
+class WindowEvidence:
+    """One availability figure with what it rests on; `enough` is False below the evidence minimum."""
+
+    label: str
+    length_days: int
+    share: float | None
+    checks: int
+    days: int
+    enough: bool
+
+
+def enough_evidence(checks: int, days: int, length_days: int, *, min_checks: int, min_days: int) -> bool:
+    """At least `min_checks` checks on at least `min_days` days (or every day of a shorter window)."""
+    return checks >= min_checks and days >= min(min_days, length_days)
+
+
+def monitored_since(session: Session, service_id: int) -> date | None:
+    """The first Vietnamese day the service was checked (roll-ups are kept for ever, raw checks for a while)."""
+    first_day = session.execute(select(func.min(DailyRollup.day)).where(DailyRollup.service_id == service_id)).scalar()
+    first_check = session.execute(select(func.min(Check.checked_at)).where(Check.service_id == service_id)).scalar()
+    if first_check is not None:
+        first_check = local_day(first_check if first_check.tzinfo else first_check.replace(tzinfo=UTC))
+    days = [d for d in (first_day, first_check) if d is not None]
+    return min(days) if days else None
+
+
+def uptime_evidence(session: Session, service: Service, *, min_checks: int, min_days: int,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """The service page's availability figures with their evidence: checks, days, monitored since, as of."""
+    now = now or utcnow()
+    counts = _window_counts(session, service.id, now)
+    windows = [
+        WindowEvidence(label, length, _share(good, total), total, days,
+                       enough_evidence(total, days, length, min_checks=min_checks, min_days=min_days))
+        for (label, length), (total, good, days) in ((w, counts[w[0]]) for w in WINDOWS)
+    ]
+    return {"windows": windows, "since": monitored_since(session, service.id), "as_of": now,
+            "min_checks": min_checks, "min_days": min_days}
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Agency, Check, Incident, ReportFigure, Service
 from portal.services.availability import uptime_summary
+from portal.services.memo import memo
+
+_SAMPLE = memo(60)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -41,6 +45,9 @@ def national_figures(session: Session) -> dict[str, Any]:
         .group_by(Agency.kind)
     ).all()
     agencies = session.execute(select(Agency).where(Agency.parent_id.is_(None))).scalars().all()
+    first_checked, last_checked = session.execute(
+        select(func.min(Service.last_checked_at), func.max(Service.last_checked_at)).where(Service.status == "active")
+    ).one()
     total = sum(by_level.values())
     checked = total - by_health.get("unknown", 0)
     working = by_health.get("up", 0) + by_health.get("degraded", 0)
@@ -51,12 +58,54 @@ def national_figures(session: Session) -> dict[str, Any]:
         "health": by_health,
         "checked": checked,
         "working_share": (100.0 * working / checked) if checked else None,
+        "checked_from": first_checked,
+        "checked_to": last_checked,
         "agencies_current": sum(1 for a in agencies if a.is_current()),
         "reported_2016": {
             kind: {"services_l3": l3 or 0, "services_l4": l4 or 0, "online_applications": apps}
             for kind, l3, l4, apps in reported
         },
     }
+
+
+def service_address(service: Service) -> dict[str, Any]:
+    """Where the start button leads, and whether that is only the agency's portal (an address with a #fragment
+    on the agency's home page, as the demo data has), which the page then says instead of claiming it."""
+    base, _sep, fragment = service.url.partition("#")
+    portal = (service.agency.portal_url or "").rstrip("/")
+    portal_only = bool(fragment) and bool(portal) and base.rstrip("/") == portal
+    return {"url": base if portal_only else service.url, "portal_only": portal_only,
+            "host": urlsplit(service.url).hostname or service.url}
+
+
+def sample_counts(session: Session) -> dict[str, int]:
+    """How many active services are sample data, of how many (memoised for a minute per process)."""
+
+    def compute() -> dict[str, int]:
+        total, sample = session.execute(
+            select(func.count(), func.count().filter(Service.is_sample)).where(Service.status == "active")
+        ).one()
+        return {"total": total, "sample": sample or 0}
+
+    return _SAMPLE.get("services", compute)
+
+
+def sample_share_by_agency(
+    session: Session, agencies: list[Agency], level: int | None = None
+) -> dict[str, tuple[int, int]]:
+    """{today's agency code: (sample services, all services)} of the active services (at `level` when given),
+    summed into today's agencies as the rankings sum them."""
+    from portal.services.agencies import counts_for_current_agencies
+
+    stmt = select(Service.agency_id, func.count(), func.count().filter(Service.is_sample)).where(
+        Service.status == "active")
+    if level is not None:
+        stmt = stmt.where(Service.level == level)
+    rows = session.execute(stmt.group_by(Service.agency_id)).all()
+    totals = counts_for_current_agencies({a: n for a, n, _ in rows}, agencies)
+    samples = counts_for_current_agencies({a: s or 0 for a, _, s in rows}, agencies)
+    codes = {a.id: a.code for a in agencies}
+    return {codes[a]: (samples.get(a, 0), n) for a, n in totals.items()}
 
 
 def active_service_counts(session: Session) -> dict[int, int]:

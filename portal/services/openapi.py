@@ -7,7 +7,7 @@ from typing import Any
 from portal.models import AGENCY_KINDS, HEALTH_STATES
 from portal.services.importing import SCOPES
 from portal.services.ranking import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO
-from portal.services.rankings import NO_ONLINE_SERVICE, SOURCES
+from portal.services.rankings import NO_ONLINE_SERVICE, NOT_ENOUGH_DATA, SOURCES
 
 _ERROR = {
     "type": "object",
@@ -241,10 +241,12 @@ _RANKING = {
         "left_out": {
             "type": "array",
             "description": "Agencies not in the table: ministries without any online service in the "
-                           "applications rankings (as table 2.7 of the 2016 report)",
+                           "applications rankings (as table 2.7 of the 2016 report), and in the availability "
+                           "ranking agencies with fewer checks in the period than PORTAL_EVIDENCE_MIN_CHECKS",
             "items": {"type": "object", "required": ["agency", "reason"],
                       "properties": {"agency": _AGENCY_REF, "reason": {"type": "string",
-                                                                        "enum": [NO_ONLINE_SERVICE]}}},
+                                                                        "enum": [NO_ONLINE_SERVICE,
+                                                                                 NOT_ENOUGH_DATA]}}},
         },
         "counterpart": {
             "type": ["object", "null"],

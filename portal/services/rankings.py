@@ -55,6 +55,7 @@ CURRENT = "current"
 DEFAULT_KIND = AGENCY_KINDS[0]
 DEFAULT_METRIC = "services_total"
 CURRENT_DAYS = 30
+NOT_ENOUGH_DATA = "not_enough_data"
 YEAR_PATTERN = re.compile(r"^(\d{4})$")
 
 _SERVICE_METRICS = ("services_total", "services_l3", "services_l4")
@@ -201,13 +202,20 @@ def _unsupported(source: str, metric: str, period: Period, index: PeriodIndex) -
     return "annual_only", f"{metric} is published in the annual reports only; use a report year or period=current"
 
 
-def alternatives(index: PeriodIndex, metric: str) -> list[tuple[str, str]]:
-    """(source, period) pairs that have a ranking of the metric, newest period first."""
+def answers(index: PeriodIndex, metric: str, kind: str, source: str, period: Period) -> bool:
+    """Whether `choose` answers this combination (reported + current needs a report to sum into today's agencies)."""
+    if _unsupported(source, metric, period, index) is not None:
+        return False
+    return not (source == "reported" and period.kind == CURRENT and _latest_reported(index, metric, kind) is None)
+
+
+def alternatives(index: PeriodIndex, metric: str, kind: str = DEFAULT_KIND) -> list[tuple[str, str]]:
+    """(source, period) pairs that have a ranking of the metric for the kind, newest period first."""
     return [
         (source, period.key)
         for period in reversed(index.periods)
         for source in SOURCES
-        if _unsupported(source, metric, period, index) is None
+        if answers(index, metric, kind, source, period)
     ]
 
 
@@ -636,10 +644,19 @@ class Ranking:
         return verified.rank - reported.rank  # type: ignore[operator]
 
 
-def rank(data: Inputs, metric: str) -> Ranking:
-    """Rank the rows of `data` by `metric` (the official tie rule), leaving out who the report leaves out."""
+def rank(data: Inputs, metric: str, *, min_checks: int = 0) -> Ranking:
+    """Rank the rows of `data` by `metric` (the official tie rule), leaving out who the report leaves out and,
+    for availability, agencies with fewer than `min_checks` checks in the period (not enough evidence)."""
     kind = data.selection.kind
     rows, left_out = data.rows, []
+    if metric == "availability" and min_checks > 0:
+        kept = []
+        for row in rows:
+            if (row.get("checks") or 0) < min_checks:
+                left_out.append((row["code"], row["name"], NOT_ENOUGH_DATA))
+            else:
+                kept.append(row)
+        rows = kept
     if metric in APPLICATION_METRICS and kind in LEFT_OUT_WITHOUT_SERVICES:
         kept = []
         for row in rows:
@@ -662,9 +679,10 @@ def rank(data: Inputs, metric: str) -> Ranking:
 
 
 def ranking(session: Session, selection: Selection, *, with_counterpart: bool = True,
-            index: PeriodIndex | None = None, now: datetime | None = None) -> Ranking:
+            index: PeriodIndex | None = None, now: datetime | None = None, min_checks: int = 0) -> Ranking:
     """The ranking of `selection`, with the other source's ranking of the same period when it has one."""
-    result = rank(inputs(session, selection, metrics={selection.metric}, now=now), selection.metric)
+    result = rank(inputs(session, selection, metrics={selection.metric}, now=now), selection.metric,
+                  min_checks=min_checks)
     if selection.metric == "availability":
         result.days = availability_days(selection.period, local_day(now or utcnow()))
     if with_counterpart:
@@ -684,7 +702,19 @@ class TrendPoint:
     counted_in: tuple[str, str] | None = None  # (code, name) of the agency whose figures include this one
 
 
-def agency_trend(session: Session, agency: Agency, *, now: datetime | None = None) -> dict[str, dict[str, list]]:
+def comparable(result: Ranking) -> bool:
+    """Whether rank movement means something: both sources measured over the same period (not, say, the 2016
+    report summed into today's agencies next to today's registry)."""
+    other = result.counterpart
+    if other is None:
+        return False
+    mine = (result.selection.basis or result.selection.period).key
+    theirs = (other.selection.basis or other.selection.period).key
+    return mine == theirs
+
+
+def agency_trend(session: Session, agency: Agency, *, now: datetime | None = None,
+                 min_checks: int = 0) -> dict[str, dict[str, list]]:
     """{metric: {source: [TrendPoint oldest first]}} for the agency's top agency, in every period with figures.
 
     Reported: the report years and quarters; verified: the quarters and `current`. A period in which the
@@ -700,7 +730,7 @@ def agency_trend(session: Session, agency: Agency, *, now: datetime | None = Non
                 continue
             data = inputs(session, Selection(DEFAULT_METRIC, top.kind, source, period), now=now)
             for metric in sorted(_period_metrics(source, period)):
-                result = rank(data, metric)
+                result = rank(data, metric, min_checks=min_checks)
                 row = result.by_code().get(top.code)
                 if row is not None:
                     point = TrendPoint(period, row.value, row.rank, len(result.rows), row.note)

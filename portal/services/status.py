@@ -108,6 +108,7 @@ def health_by_agency(session: Session) -> list[dict[str, Any]]:
         agency = agencies[agency_id]
         while agency.parent_id is not None and agency.parent_id in agencies:
             agency = agencies[agency.parent_id]
+        agency = agency.final_successor() or agency  # a merged agency's services count for today's agency
         counts = totals.setdefault(agency.id, {})
         counts[health] = counts.get(health, 0) + n
     out = []

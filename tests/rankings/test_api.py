@@ -86,3 +86,9 @@ def test_the_openapi_document_describes_the_rankings(client):
     assert {p["name"] for p in operation["parameters"]} == {"metric", "kind", "period", "source"}
     assert set(operation["responses"]) == {"200", "400", "404"}
     assert "/api/v1/rankings" in doc["paths"]
+
+
+def test_availability_api_leaves_out_agencies_without_enough_checks_like_the_page(client, demo):
+    data = client.get("/api/v1/rankings/availability?kind=province").get_json()
+    assert data["items"] == []
+    assert len(data["left_out"]) == 34 and {r["reason"] for r in data["left_out"]} == {"not_enough_data"}

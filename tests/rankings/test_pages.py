@@ -55,13 +55,16 @@ def test_shares_and_indices_the_vietnamese_way(client, demo, db):
     assert re.search(r"\d+,\d\xa0%", page)
 
 
-def test_current_table_shows_both_sources_movement_and_merges(client, demo):
+def test_current_table_shows_both_sources_side_by_side_without_movement_across_periods(client, demo):
     page = text(client.get("/rankings?kind=province&metric=services_total"))
     assert "Xếp theo số liệu xác minh" in page and "Bên cạnh: số liệu báo cáo (báo cáo 2016)" in page
     assert "<strong>TP. Cần Thơ</strong> ← Hậu Giang, Sóc Trăng" in page
     can_tho = next(r for r in rows_of(page) if "TP. Cần Thơ" in r)
-    assert re.search(r"TP\. Cần Thơ \d+ \d+ 412 14 ▲ \d+ bậc: xếp cao hơn theo số liệu xác minh gồm cả Hậu Giang, "
-                     r"Sóc Trăng", can_tho)
+    assert re.search(r"TP\. Cần Thơ \d+ \d+ 412 14 gồm cả Hậu Giang, Sóc Trăng", can_tho)
+    # today's registry against the 2016 report is not progress over time: no arrows, the periods in the headers
+    assert "▲" not in page and "▼" not in page and "Chênh lệch thứ hạng" not in page
+    assert "Xác minh, Hiện nay" in page and "Báo cáo, 2016" in page
+    assert "Hai nguồn đo ở hai kỳ khác nhau (Hiện nay và 2016)" in page
     assert len(rows_of(page)) == 34
 
 
@@ -132,7 +135,9 @@ def test_agency_trend_page(client, demo):
     page = text(client.get("/rankings/agency/can-tho"))
     assert "TP. Cần Thơ: xếp hạng qua các kỳ" in page
     assert 'href="/rankings/agency/hau-giang"' in page  # merged into it
-    assert page.count("<svg") >= 2 and "<script" not in page
+    # one report and today's figures: single points, so no one-point "lines" but the table
+    assert "<svg" not in page and "<script" not in page
+    assert "chỉ có số liệu của một kỳ nên không vẽ đường xu hướng" in page
     assert "Báo cáo 2016 341 12/63" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     former = text(client.get("/rankings/agency/hau-giang"))
     assert "đã được sáp nhập vào TP. Cần Thơ" in former
@@ -155,4 +160,36 @@ def test_sub_unit_trend_points_to_its_top_agency(client, db, backend):
 def test_availability_page_says_which_days_it_covers(client, demo):
     page = text(client.get("/rankings?kind=province&metric=availability"))
     assert "Tỷ lệ lần kiểm tra thấy dịch vụ hoạt động, từ ngày" in page
-    assert len(rows_of(page)) == 34
+    # the demo has no checks: nobody is ranked on no evidence, and the page says who was left out and why
+    assert "<tbody>" not in page and "Chưa cơ quan nào đủ dữ liệu để xếp hạng theo chỉ tiêu này." in page
+    assert "Không xếp hạng 34 cơ quan chưa đủ dữ liệu (dưới 24 lần kiểm tra trong kỳ)" in page
+    assert "<svg" not in page and "Không vẽ biểu đồ" in page
+
+
+def test_every_suggestion_of_a_ranking_without_figures_answers(client, demo):
+    from portal.services.ranking import METRICS
+
+    tried = 0
+    for metric in METRICS:
+        for kind in ("ministry", "province"):
+            for source in ("reported", "verified"):
+                response = client.get(f"/rankings?kind={kind}&metric={metric}&source={source}")
+                if response.status_code == 200:
+                    continue
+                assert response.status_code == 400
+                page = text(response)
+                links = re.findall(r'<li><a href="(/rankings\?[^"]+)"', page)
+                assert links, f"{metric} {kind} {source}: no suggestion"
+                for link in links:
+                    tried += 1
+                    answer = client.get(link.replace("&amp;", "&"))
+                    assert answer.status_code == 200, link
+    assert tried > 0
+
+
+def test_the_form_offers_only_periods_and_sources_with_a_ranking(client, demo):
+    page = text(client.get("/rankings?kind=province&metric=availability"))
+    period_select = page[page.index('id="f-period"'):page.index("</select>", page.index('id="f-period"'))]
+    assert 'value="2016"' not in period_select and 'value="current"' in period_select
+    source_select = page[page.index('id="f-source"'):page.index("</select>", page.index('id="f-source"'))]
+    assert 'value="reported"' not in source_select and 'value="verified"' in source_select
