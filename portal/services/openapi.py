@@ -72,6 +72,16 @@ _SERVICE_DETAIL = {
             "type": "object",
             "additionalProperties": {"type": ["number", "null"]},
         },
+        "reports": {
+            "type": "object",
+            "description": "Citizens' reports about the service: counts only (never what a reporter wrote)",
+            "required": ["total", "open", "by_status"],
+            "properties": {
+                "total": {"type": "integer", "minimum": 0},
+                "open": {"type": "integer", "minimum": 0},
+                "by_status": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+            },
+        },
     },
 }
 
