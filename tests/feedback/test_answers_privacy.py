@@ -133,3 +133,16 @@ def test_no_contact_detail_in_any_public_page_export_or_api(app, db, client, ser
     assert counts[0].lstrip("\ufeff") == ("service_id,agency_code,reports_total,reports_new,reports_acknowledged,"
                                           "reports_resolved,reports_not_a_problem")
     assert counts[1] == f"{service.id},ha-noi,2,1,0,1,0"
+
+
+def test_rankings_time_to_reply_ranks_the_quickest_first(db, client, services, agencies):
+    now = utcnow()
+    _report(db, services["khai-sinh"], created_at=now - timedelta(hours=30), first_reply_at=now - timedelta(hours=28))
+    _report(db, services["ly-lich"], created_at=now - timedelta(hours=30), first_reply_at=now - timedelta(hours=26))
+    _report(db, services["da-nang"], created_at=now - timedelta(hours=30), first_reply_at=now - timedelta(hours=29))
+    data = client.get("/api/v1/rankings/reply_hours?kind=province&source=verified").get_json()
+    assert data["value_type"] == "hours"
+    items = [(i["agency"]["code"], i["rank"], round(i["value"], 2)) for i in data["items"]]
+    assert items == [("da-nang", 1, 1.0), ("ha-noi", 2, 3.0)]  # Hà Nội with its sub-unit: median of 2 h and 4 h
+    page = client.get("/rankings?metric=reply_hours&kind=province").get_data(as_text=True)
+    assert "Thời gian trả lời phản ánh của người dân" in page
