@@ -13,6 +13,7 @@ from flask_login import current_user
 from portal import caching
 from portal.blueprints.feedback_forms import CATEGORY_LABELS, STATUS_LABELS, FeedbackForm, ReplyForm
 from portal.blueprints.figures_forms import ActionForm
+from portal.caching import public_page
 from portal.extensions import db
 from portal.models import FEEDBACK_STATUSES, Agency, FeedbackReport, Service, utcnow
 from portal.security import deny, scope_agency_ids, staff_required
@@ -111,7 +112,9 @@ def report(service_id: int):
         status = 400
         if form.website.data:  # a robot filled the hidden field: answer as if it worked, keep nothing
             return render_template("feedback/received.html", service=service), 200
-        if form.validate_on_submit():
+        if service.status != "active":
+            message = _("Dịch vụ này đã ngừng cung cấp; thông tin dưới đây được giữ lại để tra cứu.")
+        elif form.validate_on_submit():
             try:
                 svc.check_form_token(current_app.config["SECRET_KEY"], form.started.data or "", service.id, settings)
                 result = svc.submit(
@@ -142,11 +145,13 @@ def thanks(report_id: int):
 
 
 @bp.get("/open-data/feedback.csv")
+@public_page
 def open_data_counts():
+    """Report counts per service and status: nothing a reporter wrote."""
     headers = ["service_id", "agency_code", "reports_total", *(f"reports_{s}" for s in FEEDBACK_STATUSES)]
     body = exports.to_csv(headers, svc.service_count_rows(db.session))
     return Response(body.encode("utf-8"), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="feedback.csv"'})
+                    headers={"Content-Disposition": 'attachment; filename="phan-anh.csv"'})
 
 
 # ---------------------------------------------------------------- officers

@@ -52,9 +52,9 @@ class Reporter:
         return svc.form_token(self.app.config["SECRET_KEY"], service_id, utcnow() - timedelta(seconds=age))
 
     def post(self, service, *, age: float = 30, started: str | None = None, address: str | None = None,
-             **fields):
+             page_of=None, **fields):
         environ = {"REMOTE_ADDR": address or self.address}
-        page = self.client.get(f"/services/{service.id}", environ_base=environ).get_data(as_text=True)
+        page = self.client.get(f"/services/{(page_of or service).id}", environ_base=environ).get_data(as_text=True)
         data = {"csrf_token": _TOKEN.search(page).group(1), "category": "submit_error",
                 "started": started if started is not None else self.token(service.id, age)}
         data.update({k: v for k, v in fields.items() if v is not None})

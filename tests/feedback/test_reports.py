@@ -216,3 +216,13 @@ def test_reports_are_audited_without_what_the_reporter_wrote(db, reporter, servi
     entry = db.session.execute(select(AuditLog).where(AuditLog.action == "feedback.created")).scalar_one()
     assert entry.actor == "public" and entry.agency_id == services["khai-sinh"].agency_id
     assert "nguoidan" not in str(entry.after) and "mô tả" not in str(entry.after)
+
+
+def test_a_retired_service_takes_no_reports(db, reporter, services):
+    service = services["khai-sinh"]
+    service.status = "retired"
+    db.session.commit()
+    assert 'action="/services/' not in reporter.client.get(f"/services/{service.id}").get_data(as_text=True)
+    response = reporter.post(service, page_of=services["da-nang"])
+    assert response.status_code == 400 and "ngừng cung cấp" in response.get_data(as_text=True)
+    assert _reports(db) == []
