@@ -8,8 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.models import AuditLog, FeedbackReport, utcnow
-from portal.services import feedback as svc
+from portal.models import AuditLog, FeedbackIncident, FeedbackReport, utcnow
 from portal.services import jobs
 from tests.helpers import csrf_token, make_user, sign_in
 
@@ -115,8 +114,8 @@ def test_no_contact_detail_in_any_public_page_export_or_api(app, db, client, ser
     _report(db, service, contact=CONTACT, description="riêng tư 0912345678", status="resolved", closed_at=utcnow(),
             reply="Đã xử lý")
     _report(db, service, contact="0912345678")
-    app.config["PORTAL_FEEDBACK_INCIDENT_THRESHOLD"] = 1
-    svc.open_incidents(db.session)
+    db.session.add(FeedbackIncident(service_id=service.id, reports=2))
+    db.session.commit()
     urls = [f"/services/{service.id}", "/agencies/ha-noi", "/status", "/feedback/1", "/feedback/2",
             f"/api/v1/services/{service.id}", "/api/v1/services", "/open-data/services.csv",
             "/open-data/services.json", "/open-data/services.jsonl", "/open-data/feedback.csv",
@@ -126,6 +125,7 @@ def test_no_contact_detail_in_any_public_page_export_or_api(app, db, client, ser
         assert response.status_code == 200, url
         body = response.get_data(as_text=True)
         assert CONTACT not in body and "0912345678" not in body and "riêng tư" not in body, url
+    assert "Người dân phản ánh sự cố" in client.get("/status").get_data(as_text=True)
     detail = client.get(f"/api/v1/services/{service.id}").get_json()
     assert detail["reports"] == {"total": 2, "open": 1, "by_status": {
         "new": 1, "acknowledged": 0, "resolved": 1, "not_a_problem": 0}}
