@@ -2,7 +2,8 @@
 
 Public pages and API answers are the same for every anonymous visitor in a language, so each worker
 keeps them for PORTAL_PAGE_CACHE_SECONDS (30 s by default; 0 turns it off). Signed-in users, responses
-that change the session, and anything but 200/400/404 are never cached.
+that change the session, pages with a visitor's own form token (`g.personal_page`) and anything but
+200/400/404 are never cached.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -40,7 +41,7 @@ def public_page(view: Callable) -> Callable:
             body, status, mimetype = hit
             return current_app.response_class(body, status=status, mimetype=mimetype)
         response = current_app.make_response(view(*args, **kwargs))
-        if (response.status_code in CACHEABLE_STATUSES and not session.modified
+        if (response.status_code in CACHEABLE_STATUSES and not session.modified and not g.get("personal_page")
                 and not response.direct_passthrough and not response.is_streamed):
             cache.set(key, (response.get_data(), response.status_code, response.mimetype), timeout=timeout)
         return response

@@ -83,6 +83,8 @@ def register_request_guards(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     import portal.blueprints.ops as ops
     from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, rankings, status
+    from portal.blueprints.feedback import admin_bp as feedback_admin_bp
+    from portal.blueprints.feedback import bp as feedback_bp
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -95,6 +97,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(procedures.bp)
     app.register_blueprint(rankings.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(feedback_bp)
+    app.register_blueprint(feedback_admin_bp)
 
     login_manager.user_loader(auth.load_user)
     login_manager.login_view = "auth.login"

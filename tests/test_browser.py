@@ -1,8 +1,9 @@
-"""A citizen in headless Chromium: home page, search without diacritics, open a result."""
+"""A citizen in headless Chromium: home page, search without diacritics, open a result, rankings, report a service."""
 
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -28,8 +29,8 @@ def live_server(app, demo):
     thread.join(5)
 
 
-@pytest.fixture
-def page():
+@contextmanager
+def _chromium(width: int, height: int, **options):
     if not os.path.exists(CHROMIUM):
         if IN_CI:
             pytest.fail(f"Chromium is required in CI but not found at {CHROMIUM}")
@@ -38,10 +39,23 @@ def page():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN", **options)
         yield context.new_page()
         context.close()
         browser.close()
+
+
+@pytest.fixture
+def page():
+    with _chromium(390, 844) as tab:
+        yield tab
+
+
+@pytest.fixture
+def phone():
+    """A 375 px wide phone."""
+    with _chromium(375, 740, is_mobile=True, has_touch=True) as tab:
+        yield tab
 
 
 def test_search_without_diacritics_and_open_result(live_server, page):
@@ -86,3 +100,40 @@ def test_rankings_switch_kind_and_metric_then_download_csv(live_server, page):
     lines = content.strip().split("\r\n")
     assert len(lines) == 1 + 34
     assert lines[1].startswith("1,") and first in lines[1]
+
+
+def test_report_a_service_by_keyboard_on_a_phone(app, live_server, phone):
+    """375 px wide, keyboard only: open the report form, choose what went wrong, write, send, see the thanks."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import FeedbackReport, Service
+
+    app.config["PORTAL_FEEDBACK_MIN_SECONDS"] = 0
+    service = db.session.execute(select(Service).where(Service.status == "active").order_by(Service.id)).scalar()
+    phone.goto(f"{live_server}/services/{service.id}")
+    assert phone.locator("#feedback-heading").inner_text() == "Dịch vụ này không dùng được?"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+    assert not phone.locator("#fb-website").is_visible() or phone.locator("#fb-website").bounding_box()["x"] < 0
+    phone.locator("#fb-category-1").focus()
+    phone.keyboard.press("ArrowDown")  # radio group: the arrow keys move and select
+    assert phone.locator("#fb-category-2").is_checked()
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.id") == "fb-description"
+    phone.keyboard.type("Bấm “Nộp hồ sơ” thì báo lỗi <500>")
+    phone.keyboard.press("Tab")
+    phone.keyboard.press("Space")  # allow the description to be public
+    assert phone.locator("#fb-description_public").is_checked()
+    phone.keyboard.press("Tab")
+    phone.keyboard.press("Tab")
+    phone.keyboard.press("Tab")  # past the contact and the consent box: the honeypot is not reachable
+    assert phone.evaluate("document.activeElement.tagName") == "BUTTON"
+    phone.keyboard.press("Enter")
+    phone.wait_for_url("**/feedback/*")
+    assert phone.locator("h1").inner_text() == "Cảm ơn bạn đã phản ánh"
+    assert "Kiểm tra lại ngay" in phone.locator("#recheck").inner_text()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    phone.goto(f"{live_server}/services/{service.id}")
+    assert "Bấm “Nộp hồ sơ” thì báo lỗi <500>" in phone.locator(".feedback-list").inner_text()
+    report = db.session.execute(select(FeedbackReport)).scalar_one()
+    assert report.category == "submit_error" and report.description_public

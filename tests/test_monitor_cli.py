@@ -44,7 +44,8 @@ def test_crawl_availability_refuses_a_second_sweep(runner, db, monkeypatch):
 def test_scheduler_jobs_never_overlap(app, db):
     sched = scheduler.add_jobs(BackgroundScheduler(), app, checker_factory=lambda config: FakeChecker())
     jobs = {job.id: job for job in sched.get_jobs()}
-    assert set(jobs) == {"sweep", "recheck", "rollup", "purge", "alerts", "stats", "open-data", "heartbeat"}
+    assert set(jobs) == {"sweep", "recheck", "rollup", "purge", "alerts", "stats", "open-data", "heartbeat",
+                         "feedback-recheck", "feedback-erase"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True
 
@@ -73,7 +74,7 @@ def test_scheduler_sweep_job_runs_in_app_context_and_skips_while_locked(app, db)
     first.join(10)
     assert db.session.execute(select(func.count()).select_from(Check)).scalar_one() == 2
     assert db.session.execute(select(func.count()).select_from(JobLock)).scalar_one() == 0
-    for job_id in ("recheck", "rollup", "purge", "alerts", "stats"):
+    for job_id in ("recheck", "rollup", "purge", "alerts", "stats", "feedback-recheck", "feedback-erase"):
         sched.get_job(job_id).func()  # each runs cleanly in its own app context
 
 

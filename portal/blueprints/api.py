@@ -10,7 +10,7 @@ from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue, figures, procedures, rankings
+from portal.services import catalogue, feedback, figures, procedures, rankings
 from portal.services import compliance as compliance_service
 from portal.services.importing import SCOPES
 from portal.services.openapi import openapi_document
@@ -72,7 +72,8 @@ def service(service_id: int):
     item = db.session.get(Service, service_id)
     if item is None:
         abort(404, description=f"no service with id {service_id}")
-    return jsonify(catalogue.service_detail_json(db.session, item))
+    reports = feedback.counts_json(feedback.status_counts(db.session, [item.id]).get(item.id))
+    return jsonify(catalogue.service_detail_json(db.session, item) | {"reports": reports})
 
 
 # ---------------------------------------------------------------- procedure catalogues and compliance

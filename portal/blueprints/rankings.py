@@ -82,7 +82,7 @@ def display(metric: str, value: Any) -> str:
     spec = METRICS[metric]
     if spec.kind == "share":
         return formatting.percent(float(value) * 100, spec.decimals)
-    if spec.kind == "index":
+    if spec.kind in ("index", "hours"):
         return formatting.number(value, spec.decimals)
     return formatting.number(value)
 

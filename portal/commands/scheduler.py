@@ -57,8 +57,8 @@ def _in_app(app: Flask, name: str, work: Callable[[], Any]) -> Callable[[], None
 
 def add_jobs(scheduler: BaseScheduler, app: Flask,
              checker_factory: Callable[[Any], monitor.Checker] = jobs.real_checker) -> BaseScheduler:
-    """Add the jobs: sweep, recheck, rollup, purge, alerts, the daily stats crawl, the open-data XLSX and
-    the heartbeat."""
+    """Add the jobs: sweep, recheck, rollup, purge, alerts, the daily stats crawl, the open-data XLSX, the
+    heartbeat and the citizens' reports (their re-checks, the erasure of contacts)."""
     config = app.config
     checker = checker_factory(config)
     now = utcnow()
@@ -96,6 +96,12 @@ def add_jobs(scheduler: BaseScheduler, app: Flask,
                                                                           scheduler_holder)),
                       IntervalTrigger(seconds=operations.HEARTBEAT_SECONDS), id="heartbeat",
                       name="Scheduler heartbeat (for /readyz)", next_run_time=now, **JOB_OPTIONS)
+    scheduler.add_job(_in_app(app, "feedback-recheck", lambda: jobs.feedback_rechecks(db.session, config, checker)),
+                      IntervalTrigger(seconds=10, jitter=2), id="feedback-recheck",
+                      name="Re-check the services citizens just reported", next_run_time=soon(5, 15), **JOB_OPTIONS)
+    scheduler.add_job(_in_app(app, "feedback-erase", lambda: jobs.erase_feedback_contacts(db.session, config)),
+                      CronTrigger(hour=1, minute=40, timezone=zone, jitter=300), id="feedback-erase",
+                      name="Erase reporters' contacts past retention", **JOB_OPTIONS)
     rebuild = max(60, int(opendata_max_age(config) / 3))
     scheduler.add_job(_in_app(app, "open-data", lambda: jobs.open_data_xlsx(db.session, config, app.instance_path)),
                       IntervalTrigger(seconds=rebuild, jitter=30), id="open-data",

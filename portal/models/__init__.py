@@ -4,6 +4,14 @@ from portal.models.agency import AGENCY_KINDS, Agency
 from portal.models.agency_rollup import AgencyDailyRollup, install_rollup_triggers
 from portal.models.audit import AuditLog
 from portal.models.base import Base, utcnow
+from portal.models.feedback import (
+    FEEDBACK_CATEGORIES,
+    FEEDBACK_OPEN,
+    FEEDBACK_STATUSES,
+    FeedbackIncident,
+    FeedbackRecheck,
+    FeedbackReport,
+)
 from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
 from portal.models.monitoring import ALERT_KINDS, AlertEvent, Check, DailyRollup, Incident, JobLock
 from portal.models.operations import Heartbeat
@@ -30,6 +38,12 @@ __all__ = [
     "CatalogueEntry",
     "Check",
     "DailyRollup",
+    "FEEDBACK_CATEGORIES",
+    "FEEDBACK_OPEN",
+    "FEEDBACK_STATUSES",
+    "FeedbackIncident",
+    "FeedbackRecheck",
+    "FeedbackReport",
     "Heartbeat",
     "Incident",
     "Procedure",

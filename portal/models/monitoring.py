@@ -76,7 +76,7 @@ class JobLock(Base):
     expires_at: Mapped[datetime]
 
 
-ALERT_KINDS = ("down", "dead", "recovered")
+ALERT_KINDS = ("down", "dead", "recovered", "citizen_reports")
 
 
 class AlertEvent(Base):

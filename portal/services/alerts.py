@@ -38,6 +38,7 @@ SUBJECTS = {
     "down": "Không truy cập được",
     "dead": "Ngừng hoạt động (không truy cập được quá 7 ngày)",
     "recovered": "Đã hoạt động trở lại",
+    "citizen_reports": "Người dân phản ánh dịch vụ không dùng được",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.models import Agency, utcnow
-from portal.services import alerts, availability, figures, monitor, operations
+from portal.services import alerts, availability, feedback, figures, monitor, operations
 
 ROLLUP_LOCK = "daily-rollup"
 PURGE_LOCK = "check-retention"
@@ -106,3 +106,16 @@ def open_data_xlsx(session: Session, config: Mapping[str, Any], instance_path: s
 
 def deliver_alerts(session: Session, config: Mapping[str, Any]) -> alerts.DeliveryReport:
     return alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
+
+
+def feedback_rechecks(session: Session, config: Mapping[str, Any], checker: monitor.Checker) -> monitor.SweepReport:
+    """The re-checks citizens' reports asked for, through the normal checker; then deliver the alerts raised."""
+    report = feedback.run_rechecks(session, checker, settings=monitor.MonitorSettings.from_config(config))
+    if report.alerts:
+        alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
+    return report
+
+
+def erase_feedback_contacts(session: Session, config: Mapping[str, Any], now: datetime | None = None) -> int:
+    """Erase the contacts of citizens' reports closed longer ago than the retention period."""
+    return feedback.erase_contacts(session, feedback.FeedbackSettings.from_config(config).contact_retention_days, now)

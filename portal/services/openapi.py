@@ -72,6 +72,16 @@ _SERVICE_DETAIL = {
             "type": "object",
             "additionalProperties": {"type": ["number", "null"]},
         },
+        "reports": {
+            "type": "object",
+            "description": "Citizens' reports about the service: counts only (never what a reporter wrote)",
+            "required": ["total", "open", "by_status"],
+            "properties": {
+                "total": {"type": "integer", "minimum": 0},
+                "open": {"type": "integer", "minimum": 0},
+                "by_status": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+            },
+        },
     },
 }
 
@@ -167,8 +177,9 @@ _LABEL = {
     "required": ["vi", "en"],
     "properties": {"vi": {"type": "string"}, "en": {"type": "string"}},
 }
-_VALUE_TYPE = {"type": "string", "enum": ["count", "share", "index"],
-               "description": "count: a whole number; share: a fraction 0–1 (shown as a percentage); index: 0–1"}
+_VALUE_TYPE = {"type": "string", "enum": ["count", "share", "index", "hours"],
+               "description": "count: a whole number; share: a fraction 0–1 (shown as a percentage); index: 0–1; "
+                              "hours: a duration in hours (smaller ranks first)"}
 _RANK_NOTE = {
     "type": ["string", "null"],
     "enum": [None, NO_DATA, NO_ACTIVE_SERVICE, NO_ONLINE_APPLICATIONS, ZERO],

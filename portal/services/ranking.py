@@ -122,6 +122,7 @@ class Metric:
     tiebreak: Callable[[Mapping[str, Any]], Number | None] | None = None
     tiebreak_label_en: str | None = None
     zero_note: str = ZERO
+    descending: bool = True  # False: the smaller value ranks first (a time to reply)
 
 
 def _column(name: str) -> Callable[[Mapping[str, Any]], Number | None]:
@@ -219,6 +220,17 @@ METRICS: dict[str, Metric] = {
             1,
             _column("working_share"),
         ),
+        Metric(
+            "reply_hours",
+            "Thời gian trả lời phản ánh của người dân (trung vị)",
+            "Time to reply to citizens' reports (median)",
+            "giờ",
+            "hours",
+            "hours",
+            1,
+            _column("reply_hours"),
+            descending=False,
+        ),
         _index("it_infrastructure_index", "Chỉ số Hạ tầng kỹ thuật CNTT", "IT infrastructure index"),
         _index("it_internal_index", "Chỉ số Ứng dụng CNTT trong hoạt động nội bộ", "Internal IT use index"),
         _index("website_index", "Chỉ số Trang/Cổng thông tin điện tử", "Web portal index"),
@@ -254,7 +266,8 @@ def ranking_from_report(rows: Iterable[Mapping[str, Any]], metric: str) -> list[
                 extra=extra,
             )
         )
-    return rank_rows(rank_input, tiebreak=spec.tiebreak is not None, zero_note=spec.zero_note)
+    return rank_rows(rank_input, descending=spec.descending, tiebreak=spec.tiebreak is not None,
+                     zero_note=spec.zero_note)
 
 
 SUMMABLE = ("services_l3", "services_l4", "online_applications", "received_total", "received_online")

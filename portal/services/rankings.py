@@ -38,6 +38,7 @@ from portal.models import (
     Service,
     utcnow,
 )
+from portal.services import feedback
 from portal.services.availability import day_bounds, local_day
 from portal.services.figures import is_period, period_bounds
 from portal.services.ranking import (
@@ -63,9 +64,11 @@ SUPPORTED: dict[tuple[str, str], frozenset[str]] = {
     ("reported", "year"): frozenset({*_SERVICE_METRICS, "online_applications", *INDEX_COLUMNS}),
     ("reported", "quarter"): frozenset({*_SERVICE_METRICS, "online_applications", "online_rate"}),
     ("reported", CURRENT): frozenset({*_SERVICE_METRICS, "online_applications", "online_rate", *INDEX_COLUMNS}),
-    ("verified", "quarter"): frozenset({*_SERVICE_METRICS, "online_applications", "online_rate", "availability"}),
+    ("verified", "quarter"): frozenset(
+        {*_SERVICE_METRICS, "online_applications", "online_rate", "availability", "reply_hours"}
+    ),
     ("verified", CURRENT): frozenset(
-        {*_SERVICE_METRICS, "online_applications", "online_rate", "availability", "working_share"}
+        {*_SERVICE_METRICS, "online_applications", "online_rate", "availability", "working_share", "reply_hours"}
     ),
 }
 
@@ -463,6 +466,13 @@ def _availability_counts(session: Session, period: Period, today: date) -> dict[
             for agency_id, checks, ok in session.execute(stmt)}
 
 
+def _reply_times(session: Session, period: Period, today: date, now: datetime) -> dict[int, dict[str, list]]:
+    """Hours to a first reply of the citizens' reports made over the period's days, per agency."""
+    first, last = availability_days(period, today)
+    times = feedback.reply_times(session, day_bounds(first)[0], day_bounds(last)[1], now)
+    return {agency_id: {"reply_times": values} for agency_id, values in times.items()}
+
+
 def _crawled(session: Session, quarter: str) -> dict[int, dict[str, Any]]:
     """The newest published crawled snapshot of each agency's own statistics pages observed in the quarter."""
     newest = func.row_number().over(
@@ -550,7 +560,7 @@ class Inputs:
 
 
 def _verified_figures(session: Session, frame: _Frame, period: Period, metrics: set[str],
-                      today: date) -> dict[int, dict[str, Any]]:
+                      today: date, now: datetime | None = None) -> dict[int, dict[str, Any]]:
     counts = _roll_up(frame, _service_counts(session, period), own_first=False)
     figures: dict[int, dict[str, Any]] = {
         top_id: {"services_l3": 0, "services_l4": 0, "working": 0, "checked": 0, **counts.get(top_id, {})}
@@ -560,6 +570,13 @@ def _verified_figures(session: Session, frame: _Frame, period: Period, metrics: 
         uptime = _roll_up(frame, _availability_counts(session, period, today), own_first=False)
         for top_id, row in figures.items():
             row.update({"checks": 0, "checks_ok": 0, **uptime.get(top_id, {})})
+    if "reply_hours" in metrics:
+        replies: dict[int, list] = {}
+        for agency_id, values in _reply_times(session, period, today, now).items():
+            if agency_id in frame.top:
+                replies.setdefault(frame.top[agency_id], []).extend(values["reply_times"])
+        for top_id, row in figures.items():
+            row["reply_times"] = replies.get(top_id, [])
     if metrics & APPLICATION_METRICS:
         quarter = period.key if period.kind == "quarter" else f"{today.year}-Q{(today.month - 1) // 3 + 1}"
         crawled = _roll_up(frame, _crawled(session, quarter), own_first=True)
@@ -592,7 +609,7 @@ def inputs(session: Session, selection: Selection, *, metrics: Iterable[str] | N
             if top_id not in figures and final_id in hosts and frame.agencies[top_id].valid_on(basis.last_day):
                 figures[top_id] = dict.fromkeys(keys)
     else:
-        figures = _verified_figures(session, frame, period, wanted, today)
+        figures = _verified_figures(session, frame, period, wanted, today, now)
     agencies = frame.agencies
     rows = [{"code": agencies[top_id].code, "name": agencies[top_id].name, **values}
             for top_id, values in figures.items()]
@@ -607,6 +624,9 @@ def inputs(session: Session, selection: Selection, *, metrics: Iterable[str] | N
             row["working_share"] = row["working"] / row["checked"] if row["checked"] else None
             if "checks" in by_code[row["merged_from"][0]]:
                 row["availability"] = row["checks_ok"] / row["checks"] if row["checks"] else None
+            if "reply_times" in by_code[row["merged_from"][0]]:
+                row["reply_hours"] = feedback.median_or_none(
+                    t for c in row["merged_from"] for t in by_code[c].get("reply_times") or [])
     return Inputs(selection, merged, merges, names, frame.day)
 
 

@@ -55,11 +55,11 @@ def test_applications_of_ministries_list_who_is_left_out(client, demo):
 
 def test_index_lists_metrics_kinds_and_periods(client, demo):
     data = client.get("/api/v1/rankings").get_json()
-    assert len(data["metrics"]) == 12 and data["kinds"] == ["ministry", "government_agency", "province"]
+    assert len(data["metrics"]) == 13 and data["kinds"] == ["ministry", "government_agency", "province"]
     periods = {p["key"]: p for p in data["periods"]}
     assert list(periods) == ["current", "2016"]
     assert "it_hr_index" in periods["2016"]["metrics"]["reported"] and "verified" not in periods["2016"]["metrics"]
-    assert "working_share" in periods["current"]["metrics"]["verified"]
+    assert {"working_share", "reply_hours"} <= set(periods["current"]["metrics"]["verified"])
     assert data["defaults"]["reported"] == "2016"
 
 

@@ -190,6 +190,7 @@ def test_metrics_described():
         "services_l3",
         "services_l4",
         "online_applications",
+        "reply_hours",
         "online_rate",
         "availability",
         "working_share",
