@@ -168,15 +168,17 @@ def _examples(tokens: list[str], limit: int = 3) -> str:
     return ", ".join(shown[:limit]) + more
 
 
-def detect_convention(texts: Iterable[str]) -> tuple[str | None, list[str]]:
+def detect_convention(texts: Iterable[str], hint: str | None = None) -> tuple[str | None, list[str]]:
     """Page-level convention from the tokens that prove one (1.234.567, 45,6, 1,234.5), with warnings.
 
-    Procedure codes (1.001234) and section or version numbers (1.1, 2.0) do not vote.
+    Procedure codes (1.001234), section or version numbers (1.1, 2.0), telephone numbers, dates, times,
+    years, legal document numbers and identifiers do not vote. `hint` (the page's language, "vi" or
+    "en") settles a page whose numbers fit both conventions, never one whose numbers prove one.
     """
     votes: dict[str, list[str]] = {VI: [], EN: []}
     ambiguous: list[str] = []
     for text in texts:
-        for match in find_numbers(text):
+        for match in find_numbers(blank_non_figures(text)):
             if _NON_VOTING.fullmatch(match.core) and not match.percent:
                 continue
             if match.style is not None:
@@ -192,6 +194,87 @@ def detect_convention(texts: Iterable[str]) -> tuple[str | None, list[str]]:
         return VI, []
     if votes[EN]:
         return EN, []
+    if ambiguous and hint in CONVENTIONS:
+        return hint, []
     if ambiguous:
         return None, [f"number convention not evident; ambiguous numbers: {_examples(ambiguous)}"]
     return None, []
+
+
+# ---------------------------------------------------------------- numbers that are not figures
+
+_NON_FIGURE_PATTERNS = (
+    # legal documents: 846/QĐ-TTg, 61/2018/NĐ-CP, 2030/VPCP-KSTT, số 1.291/QĐ-UBND
+    r"\d[\d.]*\s*/\s*(?:\d{2,4}\s*/\s*)?[a-z]{1,10}(?:\s*[-–]\s*[a-z0-9]{1,10})+",
+    r"\d[\d.]*\s*/\s*(?:\d{2,4}\s*/\s*)?(?:qd|nd|tt|ct|nq|kh|bc|tb|cv|ttg|ubnd|vpcp|ttlt|l)(?![a-z])",
+    # dates and times: 15/10/2024, 15.10.2024, 2024-10-15T08:00, 10/2024, 10:30, 8h30
+    r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?)?",
+    r"(?<![\d.,])\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}(?!\d)",
+    r"(?<![\d.,])\d{1,2}\s*[/.\-]\s*(?:19|20)\d{2}(?![\d.,]\d)",
+    r"(?<![\d.,])\d{1,2}\s*(?::|h)\s*\d{2}(?::\d{2})?(?!\d)",
+    r"(?<![a-z])ngay\s+\d{1,2}(?:\s*[/.\-]\s*\d{1,2}(?:\s*[/.\-]\s*\d{2,4})?)?(?:\s+thang\s+\d{1,2})?"
+    r"(?:\s+nam\s+\d{4})?(?!\d)",
+    r"(?<![a-z])(?:thang|quy|tuan|ky)\s+\d{1,2}(?:\s*[/\-]\s*\d{4}|\s+nam\s+\d{4})?(?!\d)",
+    # years: năm 2024, 2016-2020, © 2024
+    r"(?<![a-z])(?:nam|year|nien do|fy|in|since|tu|den)\s+(?:19|20)\d{2}(?![\d.,]\d)",
+    r"(?<![\d.,])(?:19|20)\d{2}\s*[-–]\s*(?:19|20)\d{2}(?!\d)",
+    r"©\s*(?:19|20)\d{2}",
+    # telephone numbers: after a label, or shaped like one (0235.3812.345, 1900.1234, (0235) 3 810 123)
+    r"(?<![a-z])(?:hotline|duong day nong|dien thoai|so dien thoai|sdt|dt|tel|phone|fax|di dong|zalo|lien he)"
+    r"\s*[:.]?\s*\(?\+?\d[\d\s().\-]{5,24}\d",
+    r"\(0\d{1,3}\)\s*\d(?:[\s.\-]?\d){5,8}(?!\d)",
+    r"(?<![\d.,])(?:(?:\+84|\(\+?84\))\s*\d{1,3}|0\d{1,3})(?:[\s.\-]?\d){6,8}(?!\d)",
+    r"(?<![\d.,])1[89]00(?:[\s.\-]?\d){4,6}(?!\d)",
+    # postcodes and identifiers
+    r"(?<![a-z])(?:ma so thue|mst|ma buu chinh|ma buu dien|postcode|postal code|zip code|zip|ma ho so|ma thu tuc"
+    r"|ma dinh danh|ma so|ma tthc|so hieu|so cmnd|cccd|id|ma)\s*[:#]?\s*[a-z0-9]*\d[\w.\-/]*",
+    # versions
+    r"(?<![a-z])(?:v|version|phien ban)\s*\d+(?:\.\d+)+",
+)
+_NON_FIGURES = re.compile("|".join(f"(?:{p})" for p in _NON_FIGURE_PATTERNS))
+
+
+def _same_length_fold(text: str) -> str:
+    """Lower case without diacritics, one character for one character (offsets stay valid)."""
+    out = []
+    for ch in text:
+        low = ch.lower()
+        low = low[0] if len(low) == 1 else ch
+        base = unicodedata.normalize("NFD", low)[0]
+        out.append("d" if base == "đ" else base)
+    return "".join(out)
+
+
+def non_figure_spans(text: str) -> list[tuple[int, int]]:
+    """Where text holds numbers that are never figures: phones, dates, times, years, legal documents, IDs."""
+    return [m.span() for m in _NON_FIGURES.finditer(_same_length_fold(text))]
+
+
+def blank_non_figures(text: str) -> str:
+    """Text with the numbers of non_figure_spans replaced by spaces (offsets kept); NFC-normalised."""
+    text = unicodedata.normalize("NFC", text)
+    spans = non_figure_spans(text)
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def convention_of_counts(tokens: Iterable[NumberMatch]) -> str | None:
+    """The convention that reads every count token as a whole number, when exactly one does."""
+    possible = {VI, EN}
+    decided = False
+    for match in tokens:
+        whole = {
+            conv
+            for conv, raw in ((VI, match.vi), (EN, match.en))
+            if raw is not None and _is_whole(raw, match.multiplier != 1)
+        }
+        if match.vi is not None and match.en is not None and match.vi == match.en:
+            continue
+        if whole:
+            possible &= whole
+            decided = True
+    return next(iter(possible)) if decided and len(possible) == 1 else None

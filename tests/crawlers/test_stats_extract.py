@@ -266,8 +266,10 @@ def test_unaccented_labels():
 def test_to_dict_is_the_probe_contract():
     result = extract(page("province_table.html"), "text/html")
     data = result.to_dict("https://dichvucong.quangnam.gov.vn/thong-ke")
-    assert list(data) == ["url", "figures", "number_format", "extractor", "warnings"]
+    assert list(data) == ["url", "figures", "number_format", "extractor", "warnings", "evidence"]
     assert list(data["figures"]) == list(FIGURES)
+    assert list(data["evidence"]) == list(FIGURES)
+    assert data["evidence"]["received_online"]["row"] == "- Trực tuyến"
     assert data["url"] == "https://dichvucong.quangnam.gov.vn/thong-ke"
     assert json.loads(json.dumps(data)) == data
 
