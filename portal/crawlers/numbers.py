@@ -228,6 +228,9 @@ _NON_FIGURE_PATTERNS = (
     # postcodes and identifiers
     r"(?<![a-z])(?:ma so thue|mst|ma buu chinh|ma buu dien|postcode|postal code|zip code|zip|ma ho so|ma thu tuc"
     r"|ma dinh danh|ma so|ma tthc|so hieu|so cmnd|cccd|id|ma)\s*[:#]?\s*[a-z0-9]*\d[\w.\-/]*",
+    # visitor counters, often a widget with its own formatting
+    r"(?<![a-z])(?:luot truy cap|so luot truy cap|truy cap|dang truc tuyen|dang online|visits|visitors|page views)"
+    r"\s*[:]?\s*\d[\d.,\s]*",
     # versions
     r"(?<![a-z])(?:v|version|phien ban)\s*\d+(?:\.\d+)+",
 )

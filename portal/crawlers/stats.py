@@ -573,7 +573,7 @@ def _tag(el: Any) -> str | None:
 
 
 def _text(el: Any, skip: frozenset[str] = _SKIP_TAGS) -> str:
-    """Visible text of an element, with a space at block boundaries."""
+    """Visible text of an element, with a space at element boundaries (cards put label and number side by side)."""
     chunks: list[str] = []
 
     def walk(node: Any) -> None:
@@ -582,12 +582,9 @@ def _text(el: Any, skip: frozenset[str] = _SKIP_TAGS) -> str:
         for child in node:
             tag = _tag(child)
             if tag is not None and tag not in skip:
-                block = tag in _BLOCK_TAGS
-                if block:
-                    chunks.append(" ")
+                chunks.append(" ")
                 walk(child)
-                if block:
-                    chunks.append(" ")
+                chunks.append(" ")
             if child.tail:
                 chunks.append(child.tail)
 
@@ -767,7 +764,7 @@ def _table_row(
         col_period = next((p for t in path if (p := find_period(t))), None)
         col_parts = [
             p for p in reversed(path) if total_rank(p, strict=True) is None and not level_name(p)
-            and not _is_period_only(p)
+            and not _is_period_only(p) and not _names_services(p)
         ]
         col_fig = classify(col_parts) if col_parts else None
         if row_total is not None or row_level is not None or row_fig is None:
@@ -785,6 +782,12 @@ def _table_row(
         ctx.offer([*row_parts, *col_parts], cell.number, evidence, figure=figure or _EXCLUDED, group=group,
                   row_total=row_total, level=row_level or col_level,
                   period=col_period or row_period or table_period)
+
+
+def _names_services(label: str) -> bool:
+    """A header naming the services ("Dịch vụ công trực tuyến") above level columns, not a figure."""
+    words = _clean_label(label).split()
+    return bool(_SERVICES.search(" ".join(words))) and all(w in _LEVEL_FILLER for w in words) and "ho" not in words
 
 
 def _index_column(path: list[str]) -> bool:
