@@ -237,8 +237,18 @@ _NON_FIGURE_PATTERNS = (
 _NON_FIGURES = re.compile("|".join(f"(?:{p})" for p in _NON_FIGURE_PATTERNS))
 
 
+_FOLD_TABLE: dict[int, str] = {}
+
+
 def _same_length_fold(text: str) -> str:
     """Lower case without diacritics, one character for one character (offsets stay valid)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        missing = {ch for ch in set(lowered) if ord(ch) > 127 and ord(ch) not in _FOLD_TABLE}
+        for ch in missing:
+            base = unicodedata.normalize("NFD", ch)[0]
+            _FOLD_TABLE[ord(ch)] = "d" if base == "đ" else base
+        return lowered.translate(_FOLD_TABLE)
     out = []
     for ch in text:
         low = ch.lower()

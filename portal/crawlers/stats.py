@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import charset_normalizer
@@ -193,6 +194,7 @@ _RECEIVED_WEAK = _any(r"tong so ho so|tong ho so|total applications|applications
 _TOTAL_ROW = re.compile(r"^(?:tong cong|tong so|tong|cong|toan tinh|toan bo|total|all|sum)(?![a-z0-9])")
 
 
+@lru_cache(maxsize=8192)
 def _clean_label(label: str) -> str:
     folded = fold(label)
     without_notes = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", folded)
@@ -203,6 +205,11 @@ def _clean_label(label: str) -> str:
 
 def classify(parts: Sequence[str]) -> str | None:
     """Figure named by label parts (most specific first); _EXCLUDED for known non-figures, None if unknown."""
+    return _classify(tuple(parts))
+
+
+@lru_cache(maxsize=8192)
+def _classify(parts: tuple[str, ...]) -> str | None:
     cleaned = [_clean_label(p) for p in parts if p and p.strip()]
     cleaned = [p for p in cleaned if p]
     if not cleaned:
@@ -294,6 +301,7 @@ _PERIOD_RULES: tuple[tuple[re.Pattern[str], Any], ...] = (
 )
 
 
+@lru_cache(maxsize=8192)
 def find_period(text: str) -> str | None:
     """The reporting period a label names ("Tháng 10/2024", "Năm 2024", "Lũy kế"…), dates aside; None if none."""
     folded = _DATES.sub(" ", fold(text)[:300])
@@ -321,6 +329,7 @@ _LEVEL_FILLER = frozenset(
 )
 
 
+@lru_cache(maxsize=8192)
 def level_name(text: str) -> str | None:
     """The service level a label names ("Mức độ 3", "Toàn trình", "Mức 1, 2"), as written; None otherwise."""
     cleaned = _clean_label(text)
@@ -339,6 +348,7 @@ _TOTAL_WORDS = (
 _TOTAL_REST = re.compile(r"^(?:toan tinh|toan quoc|toan thanh pho|chung|ca nuoc|cac don vi|[ivx+ ]+|[a-z]?)$")
 
 
+@lru_cache(maxsize=8192)
 def total_rank(text: str, strict: bool = False) -> int | None:
     """How strongly a label names a total row ("Tổng cộng" 3, "Tổng" 2, "Cộng" 1); None if it does not.
 
@@ -431,8 +441,13 @@ def _figure_value(
 _UNIT = re.compile(r"^(?:(?:bo|so|tong)\s+)?(?:ho so|hs|applications?|dossiers?|cases?|files?)$")
 
 
+_PLAIN_COUNT = re.compile(r"^(?:0|[1-9]\d{0,2}(?:([.,])\d{3}(?:\1\d{3})*)?)$")
+
+
 def _lone_number(text: str) -> NumberMatch | None:
     """The number in a cell-like text holding one number and at most a unit word (dates, phones… aside)."""
+    if _PLAIN_COUNT.match(text):
+        return find_numbers(text)[0]
     normalized = blank_non_figures(text)
     matches = find_numbers(normalized)
     if len(matches) != 1:
@@ -627,6 +642,7 @@ def _context_periods(root: Any) -> dict[Any, str]:
     return found
 
 
+@lru_cache(maxsize=8192)
 def _is_period_only(label: str) -> bool:
     rest = re.sub(
         r"(?<![a-z])(?:luy ke|tu dau nam|cong don|trong|thang|nam|quy|tuan|ngay|hom nay|nay|dau|this|month|year"
@@ -726,14 +742,40 @@ def _tables(root: Any, ctx: _Context, periods: dict[Any, str]) -> None:
                 header_rows.append(row)
             elif numbered:
                 data_rows.append(row)
-        paths = {col: _header_path(header_rows, col) for col in range(max((len(r) for r in data_rows), default=0))}
+        width = max((len(r) for r in data_rows), default=0)
+        columns = [_Column.of(_header_path(header_rows, col)) for col in range(width)]
         for row in data_rows:
-            _table_row(row, paths, ctx, group, where_table, table_period, t_index, caption_text)
+            _table_row(row, columns, ctx, group, where_table, table_period, t_index, caption_text)
+
+
+@dataclass
+class _Column:
+    """What a column's header path says: the figure words, a level, a period, whether it is the row index."""
+
+    path: list[str]
+    parts: list[str]
+    figure: str | None
+    level: str | None
+    period: str | None
+    index: bool
+
+    @classmethod
+    def of(cls, path: list[str]) -> _Column:
+        parts = [
+            p for p in reversed(path) if total_rank(p, strict=True) is None and not level_name(p)
+            and not _is_period_only(p) and not _names_services(p)
+        ]
+        return cls(
+            path, parts, classify(parts) if parts else None,
+            next((name for p in path if (name := level_name(p))), None),
+            next((period for p in path if (period := find_period(p))), None),
+            _index_column(path),
+        )
 
 
 def _table_row(
     row: list[_Cell | None],
-    paths: dict[int, list[str]],
+    columns: list[_Column],
     ctx: _Context,
     group: str,
     where_table: str,
@@ -745,7 +787,7 @@ def _table_row(
         c.text
         for col, c in enumerate(row)
         if c is not None and c.number is None and c.text and not _ROW_INDEX.match(c.text)
-        and not _index_column(paths.get(col, []))
+        and not (col < len(columns) and columns[col].index)
     )
     row_name = " · ".join(labels)
     ranks = [r for r in (total_rank(t) for t in labels) if r is not None]
@@ -757,16 +799,11 @@ def _table_row(
     for col, cell in enumerate(row):
         if cell is None or cell.number is None or (col > 0 and row[col - 1] is cell):
             continue
-        path = paths.get(col, [])
-        if _index_column(path):
+        column_info = columns[col] if col < len(columns) else _Column.of([])
+        if column_info.index:
             continue
-        col_level = next((name for p in path if (name := level_name(p))), None)
-        col_period = next((p for t in path if (p := find_period(t))), None)
-        col_parts = [
-            p for p in reversed(path) if total_rank(p, strict=True) is None and not level_name(p)
-            and not _is_period_only(p) and not _names_services(p)
-        ]
-        col_fig = classify(col_parts) if col_parts else None
+        path, col_parts, col_fig = column_info.path, column_info.parts, column_info.figure
+        col_level, col_period = column_info.level, column_info.period
         if row_total is not None or row_level is not None or row_fig is None:
             figure = col_fig
             if figure is None and row_total is not None and not row_level:
