@@ -345,6 +345,7 @@ _TOTAL_WORDS = (
     ("toan nganh", 3), ("ca nuoc", 3), ("total", 2), ("tong so", 2), ("tong", 2), ("toan bo", 1),
     ("cong", 1), ("sum", 1), ("all", 1),
 )
+_TOTAL_FILLER = frozenset("ho so hs cac don vi chung ca nuoc toan tinh thanh pho quoc nganh applications units".split())
 _TOTAL_REST = re.compile(r"^(?:toan tinh|toan quoc|toan thanh pho|chung|ca nuoc|cac don vi|[ivx+ ]+|[a-z]?)$")
 
 
@@ -360,7 +361,7 @@ def total_rank(text: str, strict: bool = False) -> int | None:
             rest = cleaned[len(words) :].strip()
             if not rest or _TOTAL_REST.match(rest):
                 return max(rank, 3 if rest.startswith(("toan", "ca nuoc")) else rank)
-            if not strict and len(rest.split()) <= 3 and classify([rest]) is None and not find_period(rest):
+            if not strict and rank >= 2 and set(rest.split()) <= _TOTAL_FILLER:
                 return rank
             return None
     return None
@@ -405,12 +406,26 @@ class _Context:
         figure = classify(parts) if figure is None else figure
         if figure is None or figure == _EXCLUDED:
             return
-        value = _figure_value(figure, match, self.convention, parts, evidence["where"], self.warnings)
+        value = _figure_value(figure, match, self.convention, parts, evidence, self.warnings)
         if value is not None:
-            evidence = {**evidence, "text": match.text.strip()}
+            evidence["text"] = match.text.strip()
             if period:
                 evidence["period"] = period
             self.candidates.append(_Candidate(figure, value, evidence, match, group, row_total, level, period))
+
+
+def _where(evidence: dict[str, Any] | str) -> str:
+    """Where a figure was read, in words: "table 2 'caption', row 'Tổng cộng', column 'Tiếp nhận › Trực tuyến'"."""
+    if isinstance(evidence, str):
+        return evidence
+    if "where" not in evidence and evidence.get("kind") == "table":
+        caption = evidence.get("caption")
+        where = f"table {evidence['table']}" + (f" '{caption[:40]}'" if caption else "")
+        where += f", row '{evidence['row'][:60]}'"
+        if evidence.get("column"):
+            where += f", column '{evidence['column'][:80]}'"
+        evidence["where"] = where
+    return str(evidence.get("where", ""))
 
 
 def _figure_value(
@@ -418,23 +433,23 @@ def _figure_value(
     match: NumberMatch,
     convention: str | None,
     parts: Sequence[str],
-    where: str,
+    evidence: dict[str, Any] | str,
     warnings: list[str],
 ) -> int | float | None:
     if figure == "online_rate":
         value = match.value(convention)
         if value is None:
-            warnings.append(f"online_rate: ambiguous number {match.core!r} at {where}")
+            warnings.append(f"online_rate: ambiguous number {match.core!r} at {_where(evidence)}")
             return None
         if match.percent or any("%" in p for p in parts) or value > 1:
             return value
-        warnings.append(f"online_rate: {match.text!r} at {where} has no % sign and may be a fraction")
+        warnings.append(f"online_rate: {match.text!r} at {_where(evidence)} has no % sign and may be a fraction")
         return None
     if match.percent:
         return None
     value = match.value(convention, integer=True)
     if value is None:
-        warnings.append(f"{figure}: {match.text!r} at {where} is not a whole number")
+        warnings.append(f"{figure}: {match.text!r} at {_where(evidence)} is not a whole number")
     return value
 
 
@@ -495,7 +510,8 @@ def _sum_levels(figure: str, members: list[_Candidate], warnings: list[str]) -> 
     first = members[0]
     total = sum(levels.values())
     names = " + ".join(levels)
-    evidence = {**first.evidence, "levels": levels, "text": None}
+    evidence = {key: value for key, value in first.evidence.items() if key != "where"}
+    evidence.update(levels=levels, text=None)
     evidence["where"] = f"{first.group}, sum of the levels {names}" + (
         f", column '{first.evidence['column']}'" if first.evidence.get("column") else ""
     )
@@ -545,7 +561,7 @@ def _decide(
                 continue
             resolved = _resolve_group(figure, members, warnings)
             if len({c.value for c in resolved}) > 1:
-                shown = "; ".join(f"{c.value} ({c.evidence['where']})" for c in resolved[:6])
+                shown = "; ".join(f"{c.value} ({_where(c.evidence)})" for c in resolved[:6])
                 warnings.append(f"{figure}: candidates disagree in {group}, left empty: {shown}")
                 dropped.append(group)
                 continue
@@ -553,12 +569,13 @@ def _decide(
         values = {c.value for c in kept}
         decided[figure], evidence[figure] = None, None
         if len(values) == 1 and not dropped:
+            _where(kept[0].evidence)
             decided[figure], evidence[figure] = kept[0].value, kept[0].evidence
             chosen.append(kept[0])
         elif len(values) == 1 and dropped:
             warnings.append(f"{figure}: left empty, the tables named above do not agree with {kept[0].value}")
         elif len(values) > 1:
-            shown = "; ".join(f"{c.value} ({c.evidence['where']})" for c in kept[:6])
+            shown = "; ".join(f"{c.value} ({_where(c.evidence)})" for c in kept[:6])
             warnings.append(f"{figure}: candidates disagree, left empty: {shown}")
     early, early_evidence = decided.pop(_EARLY), evidence.pop(_EARLY)
     on_time = decided["resolved_on_time"]
@@ -727,7 +744,6 @@ def _tables(root: Any, ctx: _Context, periods: dict[Any, str]) -> None:
         caption = table.find("caption")
         caption_text = _text(caption)[:80] if caption is not None else ""
         group = f"table {t_index}"
-        where_table = group + (f" '{caption_text[:40]}'" if caption_text else "")
         table_period = (find_period(caption_text) if caption_text else None) or periods.get(table)
         header_rows: list[list[_Cell | None]] = []
         data_rows: list[list[_Cell | None]] = []
@@ -745,7 +761,7 @@ def _tables(root: Any, ctx: _Context, periods: dict[Any, str]) -> None:
         width = max((len(r) for r in data_rows), default=0)
         columns = [_Column.of(_header_path(header_rows, col)) for col in range(width)]
         for row in data_rows:
-            _table_row(row, columns, ctx, group, where_table, table_period, t_index, caption_text)
+            _table_row(row, columns, ctx, group, table_period, t_index, caption_text)
 
 
 @dataclass
@@ -753,6 +769,7 @@ class _Column:
     """What a column's header path says: the figure words, a level, a period, whether it is the row index."""
 
     path: list[str]
+    name: str | None
     parts: list[str]
     figure: str | None
     level: str | None
@@ -766,7 +783,7 @@ class _Column:
             and not _is_period_only(p) and not _names_services(p)
         ]
         return cls(
-            path, parts, classify(parts) if parts else None,
+            path, " › ".join(path)[:160] or None, parts, classify(parts) if parts else None,
             next((name for p in path if (name := level_name(p))), None),
             next((period for p in path if (period := find_period(p))), None),
             _index_column(path),
@@ -778,7 +795,6 @@ def _table_row(
     columns: list[_Column],
     ctx: _Context,
     group: str,
-    where_table: str,
     table_period: str | None,
     t_index: int,
     caption: str,
@@ -789,7 +805,7 @@ def _table_row(
         if c is not None and c.number is None and c.text and not _ROW_INDEX.match(c.text)
         and not (col < len(columns) and columns[col].index)
     )
-    row_name = " · ".join(labels)
+    row_name = " · ".join(labels)[:120]
     ranks = [r for r in (total_rank(t) for t in labels) if r is not None]
     row_total = max(ranks) if ranks else None
     row_level = next((name for t in labels if (name := level_name(t))), None)
@@ -802,7 +818,7 @@ def _table_row(
         column_info = columns[col] if col < len(columns) else _Column.of([])
         if column_info.index:
             continue
-        path, col_parts, col_fig = column_info.path, column_info.parts, column_info.figure
+        col_parts, col_fig = column_info.parts, column_info.figure
         col_level, col_period = column_info.level, column_info.period
         if row_total is not None or row_level is not None or row_fig is None:
             figure = col_fig
@@ -812,10 +828,8 @@ def _table_row(
             figure = row_fig
         else:
             figure = classify([*row_parts, *col_parts])
-        column = " › ".join(path)
-        where = f"{where_table}, row '{row_name[:60]}'" + (f", column '{column[:80]}'" if column else "")
-        evidence = {"kind": "table", "where": where, "table": t_index, "caption": caption or None,
-                    "row": row_name[:120], "column": column[:160] or None}
+        evidence = {"kind": "table", "table": t_index, "caption": caption or None, "row": row_name,
+                    "column": column_info.name}
         ctx.offer([*row_parts, *col_parts], cell.number, evidence, figure=figure or _EXCLUDED, group=group,
                   row_total=row_total, level=row_level or col_level,
                   period=col_period or row_period or table_period)
