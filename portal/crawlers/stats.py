@@ -635,9 +635,14 @@ def _parse_html(text: str) -> Any | None:
 
 
 def _context_periods(root: Any) -> dict[Any, str]:
-    """For each element, the period named by the nearest heading (or short period tab) before it."""
+    """For each element, the period named by the nearest heading (or short period tab) before it.
+
+    Period markers one after another with no figure between them (a strip of tabs: "Tháng này · Năm nay ·
+    Lũy kế") do not say which period the content shows: what follows them gets no period from them.
+    """
     current: str | None = None
     found: dict[Any, str] = {}
+    content_since_marker = True
     for el in root.iter():
         tag = _tag(el)
         if tag is None or tag in _SKIP_TAGS and tag != "button":
@@ -649,11 +654,14 @@ def _context_periods(root: Any) -> dict[Any, str]:
             label = el.text.strip()
             if find_numbers(blank_non_figures(label)) and not find_period(label):
                 label = None
-        if label:
-            period = find_period(label)
-            if period and (tag in _HEADINGS or _is_period_only(label)):
-                if not any(_tag(a) in ("table", "dl") for a in el.iterancestors()) or tag == "caption":
-                    current = period
+        period = find_period(label) if label else None
+        if period and (tag in _HEADINGS or _is_period_only(label or "")) and (
+            tag == "caption" or not any(_tag(a) in ("table", "dl") for a in el.iterancestors())
+        ):
+            current = period if content_since_marker else None
+            content_since_marker = False
+        elif not content_since_marker and re.search(r"\d", (el.text or "") + (el.tail or "")):
+            content_since_marker = True
         if current:
             found[el] = current
     return found
