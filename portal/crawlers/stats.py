@@ -385,11 +385,15 @@ class _Candidate:
     period: str | None = None
 
 
+_PLAIN_KEPT = 6
+
+
 @dataclass
 class _Context:
     convention: str | None
     warnings: list[str]
     candidates: list[_Candidate] = field(default_factory=list)
+    plain_values: dict[tuple[str, str, str | None], list[int | float]] = field(default_factory=dict)
 
     def offer(
         self,
@@ -407,6 +411,11 @@ class _Context:
         if figure is None or figure == _EXCLUDED:
             return
         value = _figure_value(figure, match, self.convention, parts, evidence, self.warnings)
+        if value is not None and group is not None and row_total is None and level is None:
+            seen = self.plain_values.setdefault((group, figure, period), [])
+            if len(seen) >= _PLAIN_KEPT and (value in seen or len(set(seen)) > 1):
+                return  # rows of a breakdown: enough are kept to show whether they agree
+            seen.append(value)
         if value is not None:
             evidence["text"] = match.text.strip()
             if period:
@@ -689,9 +698,8 @@ class _Cell:
     number: NumberMatch | None = None
 
 
-def _grid(table: Any) -> list[tuple[Any, list[_Cell | None]]]:
-    """Rows of a table with colspan/rowspan expanded; a spanning cell repeats in every slot."""
-    grid: list[tuple[Any, list[_Cell | None]]] = []
+def _grid(table: Any) -> Iterator[tuple[Any, list[_Cell | None]]]:
+    """Rows of a table with colspan/rowspan expanded, one at a time; a spanning cell repeats in every slot."""
     carry: dict[int, tuple[_Cell, int]] = {}
     for tr in _rows(table):
         tds = [td for td in tr if _tag(td) in ("td", "th")]
@@ -721,8 +729,7 @@ def _grid(table: Any) -> list[tuple[Any, list[_Cell | None]]]:
                     next_carry[col] = (cell, down - 1)
                 col += 1
         carry = next_carry
-        grid.append((tr, row))
-    return grid
+        yield tr, row
 
 
 def _int_attr(el: Any, name: str) -> int:
@@ -754,7 +761,9 @@ def _tables(root: Any, ctx: _Context, periods: dict[Any, str]) -> None:
         group = f"table {t_index}"
         table_period = (find_period(caption_text) if caption_text else None) or periods.get(table)
         header_rows: list[list[_Cell | None]] = []
-        data_rows: list[list[_Cell | None]] = []
+        columns: list[_Column] = []
+        first = len(ctx.candidates)
+        data_seen = False
         for tr, row in grid:
             cells = [c for c in row if c is not None]
             if not cells or all(_INDEX_CELL.match(c.text) for c in cells):
@@ -762,14 +771,22 @@ def _tables(root: Any, ctx: _Context, periods: dict[Any, str]) -> None:
             numbered = [c for c in cells if c.number is not None]
             in_thead = tr.getparent() is not None and _tag(tr.getparent()) == "thead"
             years_only = bool(numbered) and all(_YEAR_CELL.match(c.text) for c in numbered)
-            if not data_rows and (in_thead or all(c.header for c in cells) or not numbered or years_only):
+            if not data_seen and (in_thead or all(c.header for c in cells) or not numbered or years_only):
                 header_rows.append(row)
             elif numbered:
-                data_rows.append(row)
-        width = max((len(r) for r in data_rows), default=0)
-        columns = [_Column.of(_header_path(header_rows, col)) for col in range(width)]
-        for row in data_rows:
-            _table_row(row, columns, ctx, group, table_period, t_index, caption_text)
+                data_seen = True
+                columns.extend(_Column.of(_header_path(header_rows, col)) for col in range(len(columns), len(row)))
+                _table_row(row, columns, ctx, group, table_period, t_index, caption_text)
+        _drop_beaten_rows(ctx.candidates, first)
+
+
+def _drop_beaten_rows(candidates: list[_Candidate], first: int) -> None:
+    """Forget a table's unit-row candidates of a figure and period that has a total row (keeps memory flat)."""
+    totals = {(c.figure, c.period) for c in candidates[first:] if c.row_total is not None}
+    if totals:
+        candidates[first:] = [
+            c for c in candidates[first:] if c.row_total is not None or (c.figure, c.period) not in totals
+        ]
 
 
 @dataclass
