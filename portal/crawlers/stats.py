@@ -563,7 +563,6 @@ def _decide(
         for cand in by_figure.get(figure, []):
             groups.setdefault(cand.group, []).append(cand)
         kept: list[_Candidate] = []
-        dropped: list[str] = []
         for group, members in groups.items():
             if group is None:
                 kept.extend(members)
@@ -571,18 +570,15 @@ def _decide(
             resolved = _resolve_group(figure, members, warnings)
             if len({c.value for c in resolved}) > 1:
                 shown = "; ".join(f"{c.value} ({_where(c.evidence)})" for c in resolved[:6])
-                warnings.append(f"{figure}: candidates disagree in {group}, left empty: {shown}")
-                dropped.append(group)
+                warnings.append(f"{figure}: candidates disagree in {group} (no total row), not read from it: {shown}")
                 continue
             kept.extend(resolved[:1])
         values = {c.value for c in kept}
         decided[figure], evidence[figure] = None, None
-        if len(values) == 1 and not dropped:
+        if len(values) == 1:
             _where(kept[0].evidence)
             decided[figure], evidence[figure] = kept[0].value, kept[0].evidence
             chosen.append(kept[0])
-        elif len(values) == 1 and dropped:
-            warnings.append(f"{figure}: left empty, the tables named above do not agree with {kept[0].value}")
         elif len(values) > 1:
             shown = "; ".join(f"{c.value} ({_where(c.evidence)})" for c in kept[:6])
             warnings.append(f"{figure}: candidates disagree, left empty: {shown}")

@@ -147,10 +147,12 @@ def test_json_endpoint_auto():
     assert result.extractor == "auto"
 
 
-def test_json_breakdown_auto_refuses_and_rule_paths_work():
+def test_json_breakdown_auto_reads_the_summary_not_the_units_and_rule_paths_work():
     auto = extract(page("by_unit.json"), "application/json")
-    assert auto.figures["received_total"] is None
-    assert any("disagree" in w for w in auto.warnings)
+    assert auto.figures == {"received_total": 16080, "received_online": 12380, "resolved": 15820,
+                            "resolved_on_time": 15775, "online_rate": 76.99}
+    assert auto.evidence["received_total"]["path"] == "data.summary.received"
+    assert any("disagree in data.items" in w for w in auto.warnings)
     rule = {
         "extractor": "json",
         "figures": {
@@ -452,3 +454,13 @@ def test_period_named_by_the_source_and_periods_seen():
 def test_number_counting_something_else_is_not_read():
     result = extract("<p>Đã tiếp nhận hồ sơ của 25 huyện và 120 xã trong năm.</p>", "text/html")
     assert result.figures == dict.fromkeys(FIGURES)
+
+
+def test_breakdown_without_total_does_not_veto_a_summary_card():
+    html = """<div class=card><span>Tổng số hồ sơ tiếp nhận</span> <b>23.871</b></div>
+    <table><tr><th>Đơn vị</th><th>Tiếp nhận</th></tr><tr><td>Sở A</td><td>10.000</td></tr>
+    <tr><td>Sở B</td><td>13.871</td></tr></table>"""
+    result = extract(html, "text/html")
+    assert result.figures["received_total"] == 23871
+    assert result.evidence["received_total"]["kind"] == "text"
+    assert any("disagree in table 1" in w for w in result.warnings)
