@@ -95,7 +95,8 @@ def child(size_mb: float) -> None:
     elapsed = time.perf_counter() - started
     print(json.dumps({
         "bytes": len(body), "seconds": elapsed, "peak_kb": _rss_kb("VmHWM") - baseline,
-        "received_total": result.figures["received_total"], "where": (result.evidence["received_total"] or {}).get("where"),
+        "received_total": result.figures["received_total"],
+        "where": (result.evidence["received_total"] or {}).get("where"),
     }))
 
 

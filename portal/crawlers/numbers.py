@@ -162,7 +162,7 @@ def parse_number(token: str, convention: str | None = None, *, integer: bool = F
     return matches[0].value(convention, integer=integer)
 
 
-def _examples(tokens: list[str], limit: int = 3) -> str:
+def _examples(tokens: Iterable[str], limit: int = 3) -> str:
     shown = list(dict.fromkeys(tokens))
     more = f" (+{len(shown) - limit} more)" if len(shown) > limit else ""
     return ", ".join(shown[:limit]) + more
@@ -175,16 +175,20 @@ def detect_convention(texts: Iterable[str], hint: str | None = None) -> tuple[st
     years, legal document numbers and identifiers do not vote. `hint` (the page's language, "vi" or
     "en") settles a page whose numbers fit both conventions, never one whose numbers prove one.
     """
-    votes: dict[str, list[str]] = {VI: [], EN: []}
-    ambiguous: list[str] = []
+    votes: dict[str, dict[str, None]] = {VI: {}, EN: {}}
+    ambiguous: dict[str, None] = {}
     for text in texts:
-        for match in find_numbers(blank_non_figures(text)):
-            if _NON_VOTING.fullmatch(match.core) and not match.percent:
+        for m in _TOKEN.finditer(blank_non_figures(text)):
+            core = m.group("core")
+            if core.isdigit() or _NON_VOTING.fullmatch(core) and m.group("pct") is None:
                 continue
-            if match.style is not None:
-                votes[match.style].append(match.core)
-            elif match.ambiguous:
-                ambiguous.append(match.core)
+            vi, en = _reading(core, ".", ","), _reading(core, ",", ".")
+            if vi is not None and en is None:
+                votes[VI][core] = None
+            elif en is not None and vi is None:
+                votes[EN][core] = None
+            elif vi is not None and vi != en:
+                ambiguous[core] = None
     if votes[VI] and votes[EN]:
         return None, [
             "mixed number conventions: Vietnamese-style "
@@ -266,13 +270,11 @@ def non_figure_spans(text: str) -> list[tuple[int, int]]:
 def blank_non_figures(text: str) -> str:
     """Text with the numbers of non_figure_spans replaced by spaces (offsets kept); NFC-normalised."""
     text = unicodedata.normalize("NFC", text)
-    spans = non_figure_spans(text)
-    if not spans:
-        return text
-    chars = list(text)
-    for start, end in spans:
-        chars[start:end] = " " * (end - start)
-    return "".join(chars)
+    pieces, position = [], 0
+    for start, end in non_figure_spans(text):
+        pieces += (text[position:start], " " * (end - start))
+        position = end
+    return "".join(pieces) + text[position:] if pieces else text
 
 
 def convention_of_counts(tokens: Iterable[NumberMatch]) -> str | None:

@@ -609,11 +609,24 @@ def _tag(el: Any) -> str | None:
     return el.tag.lower() if isinstance(el.tag, str) else None
 
 
-def _text(el: Any, skip: frozenset[str] = _SKIP_TAGS) -> str:
-    """Visible text of an element, with a space at element boundaries (cards put label and number side by side)."""
+class _TooLong(Exception):
+    pass
+
+
+def _text(el: Any, skip: frozenset[str] = _SKIP_TAGS, limit: int | None = None) -> str:
+    """Visible text of an element, with a space at element boundaries (cards put label and number side by side).
+
+    With `limit`, "" as soon as the raw text grows past it (a whole page is not a label).
+    """
     chunks: list[str] = []
+    size = 0
 
     def walk(node: Any) -> None:
+        nonlocal size
+        if limit is not None:
+            size += len(node.text or "") + len(node.tail or "")
+            if size > limit:
+                raise _TooLong
         if node.text:
             chunks.append(node.text)
         for child in node:
@@ -625,7 +638,10 @@ def _text(el: Any, skip: frozenset[str] = _SKIP_TAGS) -> str:
             if child.tail:
                 chunks.append(child.tail)
 
-    walk(el)
+    try:
+        walk(el)
+    except _TooLong:
+        return ""
     return _WS.sub(" ", "".join(chunks)).strip()
 
 
@@ -911,21 +927,18 @@ def _text_blocks(root: Any, ctx: _Context, periods: dict[Any, str]) -> None:
     if body is None:
         body = root
     shadowed: set[Any] = set()
-    read_as_prose: set[Any] = set()
     found: list[tuple[Any, NumberMatch, str]] = []
-    for el in body.iter():
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(body, ())]
+    while stack:
+        el, ancestors = stack.pop()
         tag = _tag(el)
         if tag is None or tag in skip:
             continue
-        ancestors = list(el.iterancestors())
-        if any(_tag(a) in skip for a in ancestors) or any(a in read_as_prose for a in ancestors):
-            continue
-        text = _text(el, skip)
-        if not text or len(text) > 3000:
-            continue
-        matches = find_numbers(blank_non_figures(text))
-        if not matches:
-            continue
+        text = _text(el, skip, limit=6000)
+        if len(text) > 3000:
+            text = ""
+        matches = find_numbers(blank_non_figures(text)) if text else []
+        descend = True
         if len(matches) == 1 and len(text) <= 160:
             match = matches[0]
             before, after = text[: match.start].strip(), text[match.end :].strip()
@@ -933,12 +946,16 @@ def _text_blocks(root: Any, ctx: _Context, periods: dict[Any, str]) -> None:
             if label is not None and not _looks_like_date(text, match):
                 found.append((el, match, label))
                 shadowed.update(ancestors)
-                continue
-        words = re.findall(r"[^\W\d_]{2,}", text)
-        if (len(matches) > 1 or len(words) >= 3) and not any(_tag(c) in _BLOCK_TAGS for c in el):
-            read_as_prose.add(el)
-            shadowed.update(ancestors)
-            _prose(text, ctx, periods.get(el))
+                matches = []
+        if matches:
+            words = re.findall(r"[^\W\d_]{2,}", text)
+            if (len(matches) > 1 or len(words) >= 3) and not any(_tag(c) in _BLOCK_TAGS for c in el):
+                shadowed.update(ancestors)
+                _prose(text, ctx, periods.get(el))
+                descend = False
+        if descend:
+            inner = (*ancestors, el)
+            stack.extend((child, inner) for child in reversed(el))
     for el, match, label in found:
         if el not in shadowed:
             evidence = {"kind": "text", "where": f"text '{label[:60]}'", "label": label[:120]}
