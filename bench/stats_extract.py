@@ -6,6 +6,7 @@ by level, merged headers, cards, prose, English pages, JSON endpoints, Windows-1
 several periods), read with each case's period setting, --passes times over. A national pass reads about
 100 sources, so the figure shows whether the reader could ever be the bottleneck next to fetching.
 
+A 100 KB page of the big page's shape stands for a portal's real statistics page (chrome, a table of ~400 units).
 The 5 MB page is built here: a provincial report with page chrome, a two-row merged header table of
 N units and a total row, and paragraphs of prose with dates, phone numbers and document numbers. It is
 read in a fresh process; peak memory is that process's VmHWM (peak resident set) minus its resident set
@@ -123,6 +124,14 @@ def main() -> None:
     print(f"corpus: {len(cases)} page cases (mean {kb:.1f} KB) x {args.passes} passes = {pages} pages")
     print(f"  automatic reader: {pages / elapsed:8.1f} pages/s  ({1000 * elapsed / pages:.2f} ms a page)")
     print(f"  a national pass of 100 sources: {100 * elapsed / pages:.2f} s of reading")
+
+    portal_page = big_page(0.1)
+    started = time.perf_counter()
+    for _ in range(args.passes):
+        extract(portal_page, "text/html")
+    each = (time.perf_counter() - started) / args.passes
+    print(f"portal-sized page: {len(portal_page) / 1e3:.0f} KB (same shape as below): {1000 * each:.0f} ms a page, "
+          f"{1 / each:.1f} pages/s")
 
     out = subprocess.run(
         [sys.executable, __file__, "--child", "--size-mb", str(args.size_mb)],
