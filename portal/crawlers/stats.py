@@ -191,7 +191,8 @@ _EARLY_WORDS = _any(r"truoc han|som han|early|ahead of time|before deadline")
 _RESOLVED = _any(r"giai quyet|xu ly|tra ket qua|resolved|processed|settled|completed|handled|decided")
 _RECEIVED = _any(r"tiep nhan|nhan giai quyet|nhan ho so|da nhan|received|submitted|applications received")
 _RECEIVED_WEAK = _any(r"tong so ho so|tong ho so|total applications|applications")
-_TOTAL_ROW = re.compile(r"^(?:tong cong|tong so|tong|cong|toan tinh|toan bo|total|all|sum)(?![a-z0-9])")
+_CHANGE = _any(r"tang|giam|so voi|cung ky|increase|increased|decrease|decreased|growth|compared|change")
+_LEVEL_WORDS = _any(r"muc(?: do)? [1-4]|toan trinh|mot phan|level [1-4]|fully online|partially online")
 
 
 @lru_cache(maxsize=8192)
@@ -230,7 +231,7 @@ def _classify(parts: tuple[str, ...]) -> str | None:
         base = "received_weak"
 
     online = bool(_ONLINE.search(joined))
-    if _NOT_APPLICATIONS.search(joined):
+    if _NOT_APPLICATIONS.search(joined) or _CHANGE.search(joined):
         return _EXCLUDED
     if _SERVICES.search(joined) and base is None and not _APPLICATIONS.search(joined):
         return _EXCLUDED
@@ -410,6 +411,8 @@ class _Context:
         figure = classify(parts) if figure is None else figure
         if figure is None or figure == _EXCLUDED:
             return
+        if level is None and any(_LEVEL_WORDS.search(_clean_label(p)) for p in parts):
+            return  # one level's figure named in a label, not the whole
         value = _figure_value(figure, match, self.convention, parts, evidence, self.warnings)
         if value is not None and group is not None and row_total is None and level is None:
             seen = self.plain_values.setdefault((group, figure, period), [])

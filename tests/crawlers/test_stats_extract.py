@@ -464,3 +464,17 @@ def test_breakdown_without_total_does_not_veto_a_summary_card():
     assert result.figures["received_total"] == 23871
     assert result.evidence["received_total"]["kind"] == "text"
     assert any("disagree in table 1" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Tỷ lệ hồ sơ trực tuyến tăng 5,2%</p>",
+        "<p>Số hồ sơ tiếp nhận giảm 1.200 hồ sơ so với cùng kỳ</p>",
+        "<p>Hồ sơ trực tuyến toàn trình: 5.000</p><p>Hồ sơ trực tuyến một phần: 3.000</p>",
+        "<dl><dt>Hồ sơ tiếp nhận mức độ 4</dt><dd>2.000</dd></dl>",
+        "<p>Tỷ lệ giải quyết đúng hạn đạt 98,5%</p>",
+    ],
+)
+def test_changes_and_single_levels_are_not_whole_figures(html):
+    assert extract(f"<html lang='vi'><body>{html}</body></html>", "text/html").figures == dict.fromkeys(FIGURES)
