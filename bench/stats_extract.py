@@ -1,7 +1,7 @@
 """Figures reader: pages per second through the automatic reader over the statistics-page corpus, and the
 time and peak memory of one 5 MB page.
 
-The corpus is tests/fixtures/statpages/ (41 page shapes, ~1–3 KB each: unit tables with total rows, tables
+The corpus is tests/fixtures/statpages/ (41 page shapes, 0.2–2 KB each: unit tables with total rows, tables
 by level, merged headers, cards, prose, English pages, JSON endpoints, Windows-1258, cluttered pages,
 several periods), read with each case's period setting, --passes times over. A national pass reads about
 100 sources, so the figure shows whether the reader could ever be the bottleneck next to fetching.
