@@ -77,6 +77,7 @@ def _source_form(source: StatSource | None):
     if source is not None and request.method == "GET":
         form.agency.data, form.service_id.data = source.agency.code, source.service_id
         form.url.data, form.label.data = source.url, source.label
+        form.period.data = source.period
         form.fill_rule(source.rule)
     preview, loose = None, []
     if form.validate_on_submit():
@@ -84,15 +85,16 @@ def _source_form(source: StatSource | None):
         rule = svc.build_rule(form.extractor.data, form.specs())
         if form.test.data:
             errors = svc.source_errors(db.session, agency=agency, service_id=form.service_id.data,
-                                       url=form.url.data.strip(), rule=rule)
+                                       url=form.url.data.strip(), rule=rule, period=form.period.data)
             loose = _attach(form, errors, {"rule": "extractor", "service_id": "service_id"})
             if not errors:
-                preview = probe(form.url.data.strip(), rule, svc.checker_config(current_app.config))
+                preview = probe(form.url.data.strip(), rule, svc.checker_config(current_app.config),
+                                (form.period.data or "").strip() or None)
         else:
             try:
                 saved = svc.save_source(db.session, source, agency=agency, url=form.url.data, rule=rule,
                                         service_id=form.service_id.data, label=form.label.data,
-                                        user=current_user, ip=_ip())
+                                        period=form.period.data, user=current_user, ip=_ip())
             except svc.FiguresError as exc:
                 loose = _attach(form, exc.errors, {"rule": "extractor"})
             else:

@@ -76,6 +76,10 @@ class StatSourceForm(FlaskForm):
                     URL(require_tld=False, message=_l("Địa chỉ không hợp lệ."))],
         render_kw={"inputmode": "url", "spellcheck": "false"},
     )
+    period = StringField(
+        _l("Kỳ số liệu cần đọc"), validators=[Optional(), Length(max=40)],
+        render_kw={"placeholder": _l("Lũy kế, Tháng 10, Năm 2024…")},
+    )
     extractor = SelectField(_l("Cách trích xuất"), choices=[SelectChoice(e, EXTRACTOR_LABELS[e]) for e in EXTRACTORS])
     fig_received_total = StringField(FIGURE_LABELS["received_total"], validators=[Optional(), Length(max=500)])
     fig_received_online = StringField(FIGURE_LABELS["received_online"], validators=[Optional(), Length(max=500)])

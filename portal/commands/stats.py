@@ -36,13 +36,15 @@ def stats_cli() -> None:
 @click.argument("url")
 @click.option("--rule", "rule_file", type=click.File("r", encoding="utf-8"),
               help="Extraction rule (JSON, DESIGN §4); - for stdin. Default: the auto extractor.")
+@click.option("--period", help='The period to read on a page showing several ("Lũy kế", "Tháng 10", "Năm 2024").')
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def probe_command(url: str, rule_file: IO[str] | None, as_json: bool) -> None:
+def probe_command(url: str, rule_file: IO[str] | None, period: str | None, as_json: bool) -> None:
     """Fetch URL now and print the application figures found on it.
 
     With --json the output is exactly {"url", "figures": {received_total, received_online, resolved,
-    resolved_on_time, online_rate}, "number_format": "vi"|"en"|null, "extractor", "warnings": [...]},
-    with null for a figure that was not found. When the page cannot be fetched (the checker's reasons:
+    resolved_on_time, online_rate}, "number_format": "vi"|"en"|null, "extractor", "warnings": [...],
+    "evidence": {the five figures: where each was read, or null}}, with null for a figure that was not
+    found. When the page cannot be fetched (the checker's reasons:
     not_found, timeout, blocked_address, ...) the object also carries
     "error": {"reason", "http_status", "final_url", "message"}, every figure is null, the first warning
     says "fetch failed: REASON ...", and the exit status is 1.
@@ -54,7 +56,7 @@ def probe_command(url: str, rule_file: IO[str] | None, as_json: bool) -> None:
     """
     rule = _load_rule(rule_file)
     config = command_checker_config()
-    result = probe(url, rule, config)
+    result = probe(url, rule, config, period)
     data = result.to_dict()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
@@ -72,7 +74,8 @@ def _print_table(data: dict[str, Any]) -> None:
     click.echo(f"Number format: {data['number_format'] or '-'}")
     for name in FIGURES:
         value = data["figures"][name]
-        click.echo(f"  {name:<17} {'-' if value is None else value}")
+        where = (data["evidence"].get(name) or {}).get("where")
+        click.echo(f"  {name:<17} {'-' if value is None else value}" + (f"   ({where})" if where else ""))
     for warning in data["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
 

@@ -162,27 +162,33 @@ def parse_number(token: str, convention: str | None = None, *, integer: bool = F
     return matches[0].value(convention, integer=integer)
 
 
-def _examples(tokens: list[str], limit: int = 3) -> str:
+def _examples(tokens: Iterable[str], limit: int = 3) -> str:
     shown = list(dict.fromkeys(tokens))
     more = f" (+{len(shown) - limit} more)" if len(shown) > limit else ""
     return ", ".join(shown[:limit]) + more
 
 
-def detect_convention(texts: Iterable[str]) -> tuple[str | None, list[str]]:
+def detect_convention(texts: Iterable[str], hint: str | None = None) -> tuple[str | None, list[str]]:
     """Page-level convention from the tokens that prove one (1.234.567, 45,6, 1,234.5), with warnings.
 
-    Procedure codes (1.001234) and section or version numbers (1.1, 2.0) do not vote.
+    Procedure codes (1.001234), section or version numbers (1.1, 2.0), telephone numbers, dates, times,
+    years, legal document numbers and identifiers do not vote. `hint` (the page's language, "vi" or
+    "en") settles a page whose numbers fit both conventions, never one whose numbers prove one.
     """
-    votes: dict[str, list[str]] = {VI: [], EN: []}
-    ambiguous: list[str] = []
+    votes: dict[str, dict[str, None]] = {VI: {}, EN: {}}
+    ambiguous: dict[str, None] = {}
     for text in texts:
-        for match in find_numbers(text):
-            if _NON_VOTING.fullmatch(match.core) and not match.percent:
+        for m in _TOKEN.finditer(blank_non_figures(text)):
+            core = m.group("core")
+            if core.isdigit() or _NON_VOTING.fullmatch(core) and m.group("pct") is None:
                 continue
-            if match.style is not None:
-                votes[match.style].append(match.core)
-            elif match.ambiguous:
-                ambiguous.append(match.core)
+            vi, en = _reading(core, ".", ","), _reading(core, ",", ".")
+            if vi is not None and en is None:
+                votes[VI][core] = None
+            elif en is not None and vi is None:
+                votes[EN][core] = None
+            elif vi is not None and vi != en:
+                ambiguous[core] = None
     if votes[VI] and votes[EN]:
         return None, [
             "mixed number conventions: Vietnamese-style "
@@ -192,6 +198,98 @@ def detect_convention(texts: Iterable[str]) -> tuple[str | None, list[str]]:
         return VI, []
     if votes[EN]:
         return EN, []
+    if ambiguous and hint in CONVENTIONS:
+        return hint, []
     if ambiguous:
         return None, [f"number convention not evident; ambiguous numbers: {_examples(ambiguous)}"]
     return None, []
+
+
+# ---------------------------------------------------------------- numbers that are not figures
+
+_NON_FIGURE_PATTERNS = (
+    # legal documents: 846/QĐ-TTg, 61/2018/NĐ-CP, 2030/VPCP-KSTT, số 1.291/QĐ-UBND
+    r"\d[\d.]*\s*/\s*(?:\d{2,4}\s*/\s*)?[a-z]{1,10}(?:\s*[-–]\s*[a-z0-9]{1,10})+",
+    r"\d[\d.]*\s*/\s*(?:\d{2,4}\s*/\s*)?(?:qd|nd|tt|ct|nq|kh|bc|tb|cv|ttg|ubnd|vpcp|ttlt|l)(?![a-z])",
+    # dates and times: 15/10/2024, 15.10.2024, 2024-10-15T08:00, 10/2024, 10:30, 8h30
+    r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?)?",
+    r"(?<![\d.,])\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}(?!\d)",
+    r"(?<![\d.,])\d{1,2}\s*[/.\-]\s*(?:19|20)\d{2}(?![\d.,]\d)",
+    r"(?<![\d.,])\d{1,2}\s*(?::|h)\s*\d{2}(?::\d{2})?(?!\d)",
+    r"(?<![a-z])ngay\s+\d{1,2}(?:\s*[/.\-]\s*\d{1,2}(?:\s*[/.\-]\s*\d{2,4})?)?(?:\s+thang\s+\d{1,2})?"
+    r"(?:\s+nam\s+\d{4})?(?!\d)",
+    r"(?<![a-z])(?:thang|quy|tuan|ky)\s+\d{1,2}(?:\s*[/\-]\s*\d{4}|\s+nam\s+\d{4})?(?!\d)",
+    # years: năm 2024, 2016-2020, © 2024
+    r"(?<![a-z])(?:nam|year|nien do|fy|in|since|tu|den)\s+(?:19|20)\d{2}(?![\d.,]\d)",
+    r"(?<![\d.,])(?:19|20)\d{2}\s*[-–]\s*(?:19|20)\d{2}(?!\d)",
+    r"©\s*(?:19|20)\d{2}",
+    # telephone numbers: after a label, or shaped like one (0235.3812.345, 1900.1234, (0235) 3 810 123)
+    r"(?<![a-z])(?:hotline|duong day nong|dien thoai|so dien thoai|sdt|dt|tel|phone|fax|di dong|zalo|lien he)"
+    r"\s*[:.]?\s*\(?\+?\d[\d\s().\-]{5,24}\d",
+    r"\(0\d{1,3}\)\s*\d(?:[\s.\-]?\d){5,8}(?!\d)",
+    r"(?<![\d.,])(?:(?:\+84|\(\+?84\))\s*\d{1,3}|0\d{1,3})(?:[\s.\-]?\d){6,8}(?!\d)",
+    r"(?<![\d.,])1[89]00(?:[\s.\-]?\d){4,6}(?!\d)",
+    # postcodes and identifiers
+    r"(?<![a-z])(?:ma so thue|mst|ma buu chinh|ma buu dien|postcode|postal code|zip code|zip|ma ho so|ma thu tuc"
+    r"|ma dinh danh|ma so|ma tthc|so hieu|so cmnd|cccd|id|ma)\s*[:#]?\s*[a-z0-9]*\d[\w.\-/]*",
+    # visitor counters, often a widget with its own formatting
+    r"(?<![a-z])(?:luot truy cap|so luot truy cap|truy cap|dang truc tuyen|dang online|visits|visitors|page views)"
+    r"\s*[:]?\s*\d[\d.,\s]*",
+    # versions
+    r"(?<![a-z])(?:v|version|phien ban)\s*\d+(?:\.\d+)+",
+)
+_NON_FIGURES = re.compile("|".join(f"(?:{p})" for p in _NON_FIGURE_PATTERNS))
+
+
+_FOLD_TABLE: dict[int, str] = {}
+
+
+def _same_length_fold(text: str) -> str:
+    """Lower case without diacritics, one character for one character (offsets stay valid)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        missing = {ch for ch in set(lowered) if ord(ch) > 127 and ord(ch) not in _FOLD_TABLE}
+        for ch in missing:
+            base = unicodedata.normalize("NFD", ch)[0]
+            _FOLD_TABLE[ord(ch)] = "d" if base == "đ" else base
+        return lowered.translate(_FOLD_TABLE)
+    out = []
+    for ch in text:
+        low = ch.lower()
+        low = low[0] if len(low) == 1 else ch
+        base = unicodedata.normalize("NFD", low)[0]
+        out.append("d" if base == "đ" else base)
+    return "".join(out)
+
+
+def non_figure_spans(text: str) -> list[tuple[int, int]]:
+    """Where text holds numbers that are never figures: phones, dates, times, years, legal documents, IDs."""
+    return [m.span() for m in _NON_FIGURES.finditer(_same_length_fold(text))]
+
+
+def blank_non_figures(text: str) -> str:
+    """Text with the numbers of non_figure_spans replaced by spaces (offsets kept); NFC-normalised."""
+    text = unicodedata.normalize("NFC", text)
+    pieces, position = [], 0
+    for start, end in non_figure_spans(text):
+        pieces += (text[position:start], " " * (end - start))
+        position = end
+    return "".join(pieces) + text[position:] if pieces else text
+
+
+def convention_of_counts(tokens: Iterable[NumberMatch]) -> str | None:
+    """The convention that reads every count token as a whole number, when exactly one does."""
+    possible = {VI, EN}
+    decided = False
+    for match in tokens:
+        whole = {
+            conv
+            for conv, raw in ((VI, match.vi), (EN, match.en))
+            if raw is not None and _is_whole(raw, match.multiplier != 1)
+        }
+        if match.vi is not None and match.en is not None and match.vi == match.en:
+            continue
+        if whole:
+            possible &= whole
+            decided = True
+    return next(iter(possible)) if decided and len(possible) == 1 else None

@@ -251,3 +251,48 @@ def classify(
     else:
         reason = "http_error"
     return REASON_OUTCOMES[reason], reason
+
+
+# ---------------------------------------------------------------- page language
+
+_HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?\s*([a-zA-Z]{2,3})", re.I)
+_META_LANG = re.compile(
+    r"<meta\b[^>]*?(?:http-equiv\s*=\s*[\"']?content-language|name\s*=\s*[\"']?(?:language|dc\.language)"
+    r"|property\s*=\s*[\"']?og:locale)[\"']?[^>]*?content\s*=\s*[\"']?\s*([a-zA-Z]{2,3})",
+    re.I,
+)
+_META_LANG_REVERSED = re.compile(
+    r"<meta\b[^>]*?content\s*=\s*[\"']?\s*([a-zA-Z]{2,3})[^>]*?(?:http-equiv\s*=\s*[\"']?content-language"
+    r"|name\s*=\s*[\"']?language|property\s*=\s*[\"']?og:locale)",
+    re.I,
+)
+_VI_LETTERS = frozenset("ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
+_EN_WORDS = re.compile(r"\b(?:the|and|of|applications?|received|resolved|online|total|rate|on time)\b")
+
+
+def declared_language(markup: str) -> str | None:
+    """The language a page declares ("vi", "en" …): <html lang>, then <meta> content-language or og:locale."""
+    head = markup[:CLASSIFY_LIMIT]
+    for pattern in (_HTML_LANG, _META_LANG, _META_LANG_REVERSED):
+        match = pattern.search(head)
+        if match:
+            return match.group(1).lower()[:2]
+    return None
+
+
+def text_language(text: str) -> str | None:
+    """"vi" when the words carry Vietnamese letters, "en" for plain English wording, else None."""
+    letters = [ch for ch in text.lower()[:CLASSIFY_LIMIT] if ch.isalpha()]
+    if len(letters) < 20:
+        return None
+    marked = sum(ch in _VI_LETTERS for ch in letters)
+    if marked >= max(3, len(letters) // 40):
+        return "vi"
+    if marked == 0 and len(_EN_WORDS.findall(text.lower()[:CLASSIFY_LIMIT])) >= 2:
+        return "en"
+    return None
+
+
+def language_hint(markup: str, text: str) -> str | None:
+    """The page's language as a hint: the text's own when it is clear, else the declared one."""
+    return text_language(text) or declared_language(markup)

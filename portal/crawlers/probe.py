@@ -45,6 +45,13 @@ class ProbeResult:
         return {name: self.extraction.figures.get(name) for name in FIGURES}
 
     @property
+    def evidence(self) -> dict[str, dict[str, Any] | None]:
+        """Where each figure was read (table, row, column or sentence); None for a figure not found."""
+        if self.extraction is None:
+            return dict.fromkeys(FIGURES)
+        return {name: self.extraction.evidence.get(name) for name in FIGURES}
+
+    @property
     def found_any(self) -> bool:
         return any(value is not None for value in self.figures.values())
 
@@ -60,6 +67,7 @@ class ProbeResult:
             "number_format": None,
             "extractor": self.extractor,
             "warnings": [f"fetch failed: {error['reason']}{status}: {error['message']}"],
+            "evidence": dict.fromkeys(FIGURES),
             "error": error,
         }
 
@@ -80,14 +88,17 @@ _REASON_MESSAGES = {
 }
 
 
-def probe(url: str, rule: dict[str, Any] | None = None, config: CheckerConfig | None = None) -> ProbeResult:
+def probe(
+    url: str, rule: dict[str, Any] | None = None, config: CheckerConfig | None = None, period: str | None = None
+) -> ProbeResult:
     """Fetch `url` (address guard, limits, redirects of the checker) and extract figures with `rule`.
 
-    The rule must already be valid (validate_rule); extract raises InvalidRule otherwise.
+    The rule must already be valid (validate_rule); extract raises InvalidRule otherwise. `period` names
+    the period to read on a page showing several.
     """
     extractor = (rule or {}).get("extractor", "auto")
     fetched = fetch(url, config or CheckerConfig())
     if fetched.check.reason not in READABLE_REASONS:
         return ProbeResult(url, extractor, fetched, None)
-    extraction = extract(fetched.body, fetched.content_type, rule)
+    extraction = extract(fetched.body, fetched.content_type, rule, period)
     return ProbeResult(url, extractor, fetched, extraction)

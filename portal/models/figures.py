@@ -27,6 +27,7 @@ class StatSource(Base):
     url: Mapped[str] = mapped_column(String(2000))
     label: Mapped[str | None] = mapped_column(String(255))
     rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    period: Mapped[str | None] = mapped_column(String(40))  # the period to read on a page showing several
     is_enabled: Mapped[bool] = mapped_column(default=True)
     last_run_at: Mapped[datetime | None]
     last_status: Mapped[str | None] = mapped_column(String(40))
@@ -65,6 +66,7 @@ class ApplicationStat(Base):
     number_format: Mapped[str | None] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(20), default="published")
     problems: Mapped[list[str] | None] = mapped_column(JSON)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # per figure: where on the page it was read
     source_url: Mapped[str | None] = mapped_column(String(2000))
     observed_at: Mapped[datetime] = mapped_column(default=utcnow)
     reviewed_at: Mapped[datetime | None]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from portal.crawlers import plausibility
 from portal.crawlers.checker import CheckerConfig
 from portal.crawlers.probe import ProbeResult, probe
-from portal.crawlers.stats import FIGURES, validate_rule
+from portal.crawlers.stats import FIGURES, find_period, validate_rule
 from portal.models import (
     AGENCY_KINDS,
     Agency,
@@ -52,7 +52,7 @@ REPORT_FIELDS = (
     "online_l3",
     "online_l4",
 )
-SOURCE_AUDIT_FIELDS = ("agency_id", "service_id", "label", "url", "rule", "is_enabled")
+SOURCE_AUDIT_FIELDS = ("agency_id", "service_id", "label", "url", "rule", "period", "is_enabled")
 STAT_AUDIT_FIELDS = ("status", *FIGURES, "problems", "period", "source_id")
 REPORT_AUDIT_FIELDS = (*REPORT_FIELDS, "note", "period", "agency_id")
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
@@ -140,9 +140,11 @@ def build_rule(extractor: str, specs: Mapping[str, str | None]) -> dict[str, Any
 
 
 def source_errors(session: Session, *, agency: Agency | None, service_id: int | None, url: str,
-                  rule: Any) -> dict[str, str]:
+                  rule: Any, period: str | None = None) -> dict[str, str]:
     """What is wrong with a stat source before it is saved (empty when it may be saved)."""
     errors: dict[str, str] = {}
+    if period and period.strip() and (len(period.strip()) > 40 or find_period(period) is None):
+        errors["period"] = "Không nhận ra kỳ số liệu; ví dụ: Lũy kế, Tháng 10, Quý 3/2024, Năm 2024."
     if agency is None:
         errors["agency"] = "Không tìm thấy cơ quan."
     if not re.match(r"^https?://[^\s/]+", url or "", re.IGNORECASE):
@@ -168,12 +170,16 @@ def save_source(
     rule: dict[str, Any],
     service_id: int | None = None,
     label: str | None = None,
+    period: str | None = None,
     user: User | None = None,
     ip: str | None = None,
 ) -> StatSource:
-    """Create (source None) or update a stat source, audited; FiguresError when invalid."""
+    """Create (source None) or update a stat source, audited; FiguresError when invalid.
+
+    `period` names the period to read on a page showing several ("Lũy kế", "Tháng 10"); empty: none.
+    """
     url = (url or "").strip()
-    errors = source_errors(session, agency=agency, service_id=service_id, url=url, rule=rule)
+    errors = source_errors(session, agency=agency, service_id=service_id, url=url, rule=rule, period=period)
     if errors:
         raise FiguresError("invalid stat source", errors)
     assert agency is not None  # noqa: S101 - checked by source_errors
@@ -183,6 +189,7 @@ def save_source(
         session.add(source)
     source.agency_id, source.service_id = agency.id, service_id
     source.url, source.rule, source.label = url, rule, (label or "").strip() or None
+    source.period = (period or "").strip() or None
     session.flush()
     audit.record(
         session, action="stat_source.create" if before is None else "stat_source.update",
@@ -264,6 +271,7 @@ def record_snapshot(session: Session, source: StatSource, result: ProbeResult, n
         status="held" if problems else "published",
         problems=[f"{p.code}: {p.message}" for p in problems] or None,
         source_url=(result.fetched.final_url if result.fetched else None) or source.url,
+        evidence=result.evidence if result.found_any else None,
         observed_at=now, **figures,
     )
     session.add(stat)
@@ -303,7 +311,7 @@ def run_stats_crawl(
         summary.sources += 1
         moment = now or datetime.now(UTC)
         try:
-            result = probe(source.url, source.rule or None, config)
+            result = probe(source.url, source.rule or None, config, source.period)
         except Exception as exc:  # noqa: BLE001 - one bad source (e.g. a rule edited by hand) never stops a pass
             result, error = None, f"{type(exc).__name__}: {exc}"
         else:
@@ -627,6 +635,7 @@ def _crawled_json(stat: ApplicationStat) -> dict[str, Any]:
         "number_format": stat.number_format,
         "observed_at": stat.observed_at,
         "source_url": stat.source_url,
+        "evidence": stat.evidence,
     }
 
 

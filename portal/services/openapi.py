@@ -133,6 +133,13 @@ _CRAWLED = {
         "number_format": {"type": ["string", "null"], "enum": ["vi", "en", None]},
         "observed_at": {"type": "string", "format": "date-time"},
         "source_url": {"type": ["string", "null"]},
+        "evidence": {
+            "type": ["object", "null"],
+            "description": "Per figure, where on the page it was read: `where` (table n, row, column path, or the "
+                           "sentence), `kind` (table, list, text, json, css, regex) and its details; null for a "
+                           "figure not found, or for snapshots stored before evidence was kept",
+            "additionalProperties": {"type": ["object", "null"]},
+        },
     },
 }
 

@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.crawlers.numbers import EN, VI, detect_convention, find_numbers, parse_number
+from portal.crawlers.numbers import (
+    EN,
+    VI,
+    blank_non_figures,
+    convention_of_counts,
+    detect_convention,
+    find_numbers,
+    parse_number,
+)
 from portal.text import fold
 
 
@@ -176,3 +184,61 @@ def test_never_raises_on_number_like_text(text):
 )
 def test_fold(text, expected):
     assert fold(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hotline: 1900.1234",
+        "Điện thoại: 0235.3812.345",
+        "(0235) 3 810 123",
+        "+84 24 3822 1234",
+        "Quyết định số 846/QĐ-TTg",
+        "Kế hoạch 1.234/KH-UBND",
+        "Nghị định 61/2018/NĐ-CP",
+        "ngày 15/10/2024",
+        "cập nhật 2024-10-15T08:00",
+        "lúc 10:30",
+        "tháng 10/2024",
+        "năm 2024",
+        "giai đoạn 2016-2020",
+        "Mã bưu chính: 560000",
+        "Mã số thuế 4000123456",
+        "Phiên bản 2.1.3",
+        "Lượt truy cập: 12,345,678",
+    ],
+)
+def test_numbers_that_are_never_figures_are_blanked(text):
+    blanked = blank_non_figures(text)
+    assert len(blanked) == len(text)
+    assert not find_numbers(blanked), blanked
+
+
+@pytest.mark.parametrize("text", ["Tiếp nhận 23.871 hồ sơ", "Trực tuyến: 2019 hồ sơ", "1.900.123", "45,6%"])
+def test_figures_are_not_blanked(text):
+    assert blank_non_figures(text) == text
+
+
+def test_phones_dates_and_documents_do_not_make_a_page_mixed():
+    page = "Tiếp nhận: 1.250.300 hồ sơ. Hotline: 1900.1234 · Tổng đài 1800.1096 · Quyết định 1.291/QĐ-UBND"
+    assert detect_convention([page]) == (VI, [])
+
+
+def test_page_language_settles_ambiguous_grouping_only():
+    assert detect_convention(["Tiếp nhận 23.871", "Giải quyết 22.950"], VI) == (VI, [])
+    assert detect_convention(["Received 12,500"], EN) == (EN, [])
+    assert detect_convention(["Tiếp nhận 1.234.567"], EN) == (VI, [])
+    assert detect_convention(["Tiếp nhận 1.234.567", "rate 45.6%"], VI)[0] is None
+
+
+def test_convention_of_counts():
+    assert convention_of_counts(find_numbers("23.871 và 18.102")) == VI
+    assert convention_of_counts(find_numbers("23,871")) == EN
+    assert convention_of_counts(find_numbers("42")) is None
+
+
+@given(st.text())
+def test_blanking_never_raises_and_keeps_offsets(text):
+    import unicodedata
+
+    assert len(blank_non_figures(text)) == len(unicodedata.normalize("NFC", text))

@@ -120,3 +120,17 @@ def test_404_in_title_only_as_an_error_title(title, reason):
 )
 def test_404_on_tiny_pages(body, reason):
     assert classify(200, {}, f"<html><body>{body}</body></html>", 10, CONFIG)[1] == reason
+
+
+def test_page_language_hints():
+    from portal.crawlers.pagetext import declared_language, language_hint, text_language
+
+    assert declared_language('<html lang="vi-VN"><head></head>') == "vi"
+    assert declared_language('<meta http-equiv="Content-Language" content="en">') == "en"
+    assert declared_language('<meta property="og:locale" content="vi_VN">') == "vi"
+    assert declared_language("<html><body>") is None
+    assert text_language("Tổng số hồ sơ tiếp nhận trong tháng") == "vi"
+    assert text_language("Applications received this month and the online rate") == "en"
+    assert text_language("12 34") is None
+    assert language_hint('<html lang="en">', "Kết quả giải quyết hồ sơ trực tuyến của tỉnh") == "vi"
+    assert language_hint('<html lang="en">', "12.345") == "en"

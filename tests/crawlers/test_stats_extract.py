@@ -5,7 +5,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.crawlers.stats import FIGURES, Extraction, InvalidRule, decode, extract, validate_rule
+from portal.crawlers.stats import (
+    FIGURES,
+    Extraction,
+    InvalidRule,
+    decode,
+    extract,
+    find_period,
+    level_name,
+    period_matches,
+    total_rank,
+    validate_rule,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "stats"
 
@@ -136,10 +147,12 @@ def test_json_endpoint_auto():
     assert result.extractor == "auto"
 
 
-def test_json_breakdown_auto_refuses_and_rule_paths_work():
+def test_json_breakdown_auto_reads_the_summary_not_the_units_and_rule_paths_work():
     auto = extract(page("by_unit.json"), "application/json")
-    assert auto.figures["received_total"] is None
-    assert any("disagree" in w for w in auto.warnings)
+    assert auto.figures == {"received_total": 16080, "received_online": 12380, "resolved": 15820,
+                            "resolved_on_time": 15775, "online_rate": 76.99}
+    assert auto.evidence["received_total"]["path"] == "data.summary.received"
+    assert any("disagree in data.items" in w for w in auto.warnings)
     rule = {
         "extractor": "json",
         "figures": {
@@ -266,8 +279,10 @@ def test_unaccented_labels():
 def test_to_dict_is_the_probe_contract():
     result = extract(page("province_table.html"), "text/html")
     data = result.to_dict("https://dichvucong.quangnam.gov.vn/thong-ke")
-    assert list(data) == ["url", "figures", "number_format", "extractor", "warnings"]
+    assert list(data) == ["url", "figures", "number_format", "extractor", "warnings", "evidence"]
     assert list(data["figures"]) == list(FIGURES)
+    assert list(data["evidence"]) == list(FIGURES)
+    assert data["evidence"]["received_online"]["row"] == "- Trực tuyến"
     assert data["url"] == "https://dichvucong.quangnam.gov.vn/thong-ke"
     assert json.loads(json.dumps(data)) == data
 
@@ -339,3 +354,127 @@ def test_extract_never_raises_on_arbitrary_bytes(body, content_type):
 @given(st.text(alphabet=st.sampled_from(list("<>/ptdrl:.,%0123456789 Tiếp nhận")), max_size=200))
 def test_extract_never_raises_on_tag_soup(text):
     extract(text, "text/html")
+
+
+@pytest.mark.parametrize(
+    ("label", "period"),
+    [
+        ("Tháng 10/2024", "Tháng 10/2024"),
+        ("Tháng 10 năm 2024", "Tháng 10/2024"),
+        ("Lũy kế từ đầu năm", "Lũy kế"),
+        ("Luy ke", "Lũy kế"),
+        ("Quý III/2024", "Quý 3/2024"),
+        ("6 tháng đầu năm 2024", "6 tháng năm 2024"),
+        ("Năm 2024", "Năm 2024"),
+        ("2024", "Năm 2024"),
+        ("October 2024", "Tháng 10/2024"),
+        ("Year to date", "Lũy kế"),
+        ("Cập nhật ngày 15 tháng 10 năm 2024", None),
+        ("Số liệu đến ngày 15/10/2024", None),
+        ("Hồ sơ tiếp nhận", None),
+    ],
+)
+def test_find_period(label, period):
+    assert find_period(label) == period
+
+
+def test_period_matches():
+    assert period_matches("Tháng 10/2024", "Tháng 10")
+    assert period_matches("Lũy kế", "luy ke")
+    assert not period_matches("Tháng 10/2024", "Tháng 1")
+    assert not period_matches("Năm 2023", "Năm 2024")
+
+
+@pytest.mark.parametrize(
+    ("label", "rank"),
+    [("Tổng cộng", 3), ("TỔNG CỘNG (I+II)", 3), ("Toàn tỉnh", 3), ("Tổng", 2), ("Total", 2), ("Cộng", 1),
+     ("Tổng số", 2), ("Tổng cộng toàn tỉnh", 3), ("Tổng số hồ sơ tiếp nhận", None), ("Sở Tư pháp", None),
+     ("Công an tỉnh", None), ("Tổng cục Thuế", None), ("Tổng số hồ sơ", 2), ("Cộng đồng", None)],
+)
+def test_total_rank(label, rank):
+    assert total_rank(label) == rank
+
+
+@pytest.mark.parametrize(
+    ("label", "level"),
+    [("Mức độ 3", "Mức độ 3"), ("DVC mức độ 4", "DVC mức độ 4"), ("Mức 1, 2", "Mức 1, 2"),
+     ("Toàn trình", "Toàn trình"), ("DVC trực tuyến một phần", "DVC trực tuyến một phần"),
+     ("Trực tuyến", None), ("Sở Tư pháp", None), ("Tiếp nhận", None)],
+)
+def test_level_name(label, level):
+    assert level_name(label) == level
+
+
+def test_two_row_header_total_row_in_second_cell_with_provenance():
+    html = """<table><tr><th rowspan=2></th><th rowspan=2>Đơn vị</th><th colspan=2>Tiếp nhận</th>
+    <th colspan=2>Đã giải quyết</th></tr><tr><th>Tổng số</th><th>Trực tuyến</th><th>Tổng số</th><th>Đúng hạn</th></tr>
+    <tr><td>1</td><td>Sở A</td><td>10.000</td><td>8.000</td><td>9.000</td><td>8.900</td></tr>
+    <tr><td>2</td><td>Sở B</td><td>13.871</td><td>10.102</td><td>13.950</td><td>13.974</td></tr>
+    <tr><td></td><td><b>Tổng cộng</b></td><td>23.871</td><td>18.102</td><td>22.950</td><td>22.874</td></tr></table>"""
+    result = extract(f'<html lang="vi"><body>{html}</body></html>', "text/html")
+    assert result.figures == {"received_total": 23871, "received_online": 18102, "resolved": 22950,
+                              "resolved_on_time": 22874, "online_rate": None}
+    assert result.number_format == "vi"
+    evidence = result.evidence["received_online"]
+    assert (evidence["table"], evidence["row"], evidence["column"]) == (1, "Tổng cộng", "Tiếp nhận › Trực tuyến")
+
+
+def test_level_table_is_summed_and_levels_kept():
+    html = """<table><tr><th></th><th>Tiếp nhận</th></tr><tr><td>Mức độ 3</td><td>1.000</td></tr>
+    <tr><td>Mức độ 4</td><td>2.500</td></tr></table>"""
+    result = extract(html, "text/html")
+    assert result.figures["received_total"] == 3500
+    assert result.evidence["received_total"]["levels"] == {"Mức độ 3": 1000, "Mức độ 4": 2500}
+    assert any("sum of the levels" in w for w in result.warnings)
+
+
+def test_rules_win_and_report_number_format_and_evidence():
+    page = '<html><body><p>Tiếp nhận: <span id="t">23.871</span></p><p>Hotline 1900.1234</p></body></html>'
+    result = extract(page, "text/html", {"extractor": "css", "figures": {"received_total": "#t"}})
+    assert result.figures["received_total"] == 23871
+    assert result.number_format == "vi"
+    assert result.evidence["received_total"] == {"kind": "css", "where": "CSS selector #t", "selector": "#t",
+                                                 "text": "23.871"}
+    regex = extract(page, "text/html", {"extractor": "regex", "figures": {"received_total": r'id="t">([\d.]+)'}})
+    assert regex.figures["received_total"] == 23871 and regex.number_format == "vi"
+    assert regex.evidence["received_total"]["kind"] == "regex"
+
+
+def test_period_named_by_the_source_and_periods_seen():
+    html = """<h2>Tháng 10</h2><p>Tiếp nhận: 100</p><h2>Lũy kế</h2><p>Tiếp nhận: 1.000</p>"""
+    none = extract(html, "text/html")
+    assert none.figures["received_total"] is None
+    assert any("Tháng 10" in w and "Lũy kế" in w for w in none.warnings)
+    assert extract(html, "text/html", None, "Lũy kế").figures["received_total"] == 1000
+    missing = extract(html, "text/html", None, "Năm 2023")
+    assert missing.figures["received_total"] is None
+    assert any("not found" in w for w in missing.warnings)
+
+
+def test_number_counting_something_else_is_not_read():
+    result = extract("<p>Đã tiếp nhận hồ sơ của 25 huyện và 120 xã trong năm.</p>", "text/html")
+    assert result.figures == dict.fromkeys(FIGURES)
+
+
+def test_breakdown_without_total_does_not_veto_a_summary_card():
+    html = """<div class=card><span>Tổng số hồ sơ tiếp nhận</span> <b>23.871</b></div>
+    <table><tr><th>Đơn vị</th><th>Tiếp nhận</th></tr><tr><td>Sở A</td><td>10.000</td></tr>
+    <tr><td>Sở B</td><td>13.871</td></tr></table>"""
+    result = extract(html, "text/html")
+    assert result.figures["received_total"] == 23871
+    assert result.evidence["received_total"]["kind"] == "text"
+    assert any("disagree in table 1" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Tỷ lệ hồ sơ trực tuyến tăng 5,2%</p>",
+        "<p>Số hồ sơ tiếp nhận giảm 1.200 hồ sơ so với cùng kỳ</p>",
+        "<p>Hồ sơ trực tuyến toàn trình: 5.000</p><p>Hồ sơ trực tuyến một phần: 3.000</p>",
+        "<dl><dt>Hồ sơ tiếp nhận mức độ 4</dt><dd>2.000</dd></dl>",
+        "<p>Tỷ lệ giải quyết đúng hạn đạt 98,5%</p>",
+    ],
+)
+def test_changes_and_single_levels_are_not_whole_figures(html):
+    assert extract(f"<html lang='vi'><body>{html}</body></html>", "text/html").figures == dict.fromkeys(FIGURES)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from portal.commands.stats import stats_cli
 
 ENV = {"PORTAL_ALLOW_PRIVATE_ADDRESSES": "1", "PORTAL_CHECK_DEADLINE": "5"}
-KEYS = ["url", "figures", "number_format", "extractor", "warnings"]
+KEYS = ["url", "figures", "number_format", "extractor", "warnings", "evidence"]
 FIGURE_KEYS = ["received_total", "received_online", "resolved", "resolved_on_time", "online_rate"]
 
 
@@ -70,6 +70,7 @@ def test_fetch_failure_is_json_with_error_and_exit_1(stats_server):
     data = json.loads(result.output)
     assert list(data) == [*KEYS, "error"]
     assert data["figures"] == dict.fromkeys(FIGURE_KEYS)
+    assert data["evidence"] == dict.fromkeys(FIGURE_KEYS)
     assert data["error"]["reason"] == "not_found" and data["error"]["http_status"] == 404
     assert data["warnings"][0].startswith("fetch failed: not_found")
 

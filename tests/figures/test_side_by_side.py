@@ -62,7 +62,7 @@ def test_api_shape(client, hanoi_figures):
     assert q3["crawled"] == {
         "received_total": 12500, "received_online": 3000, "resolved": None, "resolved_on_time": None,
         "online_rate": 24.0, "number_format": "vi", "observed_at": "2026-09-05T00:00:00+00:00",
-        "source_url": "https://hanoi.gov.vn/tk",
+        "source_url": "https://hanoi.gov.vn/tk", "evidence": None,
     }
     assert q3["differences"]["received_online"] == pytest.approx(0.4)
     assert q3["disagreement"] is True
