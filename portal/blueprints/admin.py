@@ -128,11 +128,14 @@ def services_export(fmt: str):
     filters, agency_ids = _service_filters()
     stmt = registry.services_query(scope=scope, agency_ids=agency_ids, status=filters.get("status"),
                                    q=filters.get("q"))
-    rows = [
-        [s.name, s.procedure.code if s.procedure else None, s.field, s.level, None, None, s.url, s.legal_basis,
-         s.agency.code]
-        for s in db.session.execute(stmt).unique().scalars()
-    ]
+    listed = list(db.session.execute(stmt).unique().scalars())
+    counts = registry.imported_counts(db.session, [s.id for s in listed])
+    rows = []
+    for s in listed:
+        stat = counts.get(s.id)
+        rows.append([s.name, s.procedure.code if s.procedure else None, s.field, s.level,
+                     stat.received_online if stat else None, stat.received_total if stat else None, s.url,
+                     s.legal_basis, s.agency.code])
     if fmt == "csv":
         body: bytes = exports.to_csv(importing.TEMPLATE_HEADERS, rows).encode("utf-8")
         mimetype = "text/csv; charset=utf-8"

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import Agency, ApplicationStat, StatSource
 from portal.security import admin_required, can_manage_agency, scope_agency_ids, staff_required
 from portal.services import agencies as agency_service
-from portal.services import audit
+from portal.services import audit, periods
 from portal.services import figures as svc
 
 bp = Blueprint("figures", __name__, url_prefix="/admin")
@@ -162,13 +162,16 @@ def _period_or_404(period: str) -> str:
 @bp.get("/reports")
 @staff_required
 def reports():
-    periods = svc.recent_periods()
-    period = request.args.get("period") or periods[0]
-    if not svc.is_period(period):
-        abort(400, description=_("Kỳ báo cáo phải có dạng 2026-Q3."))
+    quarters = periods.recent_quarters()
+    try:
+        period = periods.normalize(request.args.get("period") or quarters[0])
+    except ValueError:
+        period = ""
+    if not periods.is_quarter(period):
+        abort(400, description=_("Kỳ báo cáo phải có dạng Quý III/2026 hoặc 2026-Q3."))
     scope = scope_agency_ids(db.session, current_user)
     return render_template(
-        "figures/reports.html", period=period, periods=periods, label=svc.period_label(period),
+        "figures/reports.html", period=period, periods=quarters, label=svc.period_label(period),
         agencies=svc.reportable_agencies(db.session, scope),
         reports=svc.reports_for_period(db.session, period, scope),
         locked=svc.is_locked(db.session, period), action=ActionForm(),

@@ -16,7 +16,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Agency, ApplicationStat, Procedure, ReportFigure, Service, User, utcnow
-from portal.services import audit, importing, registry
-from portal.services.figures import period_bounds
+from portal.services import audit, importing, periods, registry
 from portal.services.importing import ROW_KEY, RowError, ServiceRow
 
-PERIOD_RE = re.compile(r"^(\d{4})(-Q[1-4])?$")
 REPORT_FIELDS = tuple(
     f.name for f in dataclasses.fields(importing.ReportRow) if f.name not in ("row", "agency_code", "period")
 )
@@ -60,6 +58,7 @@ class ImportOutcome:
     planned: list[PlannedRow] = field(default_factory=list)
     counts_ignored: int = 0
     written: bool = False
+    skipped: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,10 +75,16 @@ def _sorted_errors(errors: Iterable[RowError]) -> list[RowError]:
     return sorted(errors, key=lambda e: e.row)
 
 
-def _period_error(period: str | None) -> RowError | None:
-    if period is not None and not PERIOD_RE.match(period):
-        return RowError(0, "period", f"Kỳ “{period}” phải có dạng 2017 hoặc 2017-Q3.")
-    return None
+def _canonical_period(period: str | None, outcome: ImportOutcome) -> str | None:
+    """The period's canonical key ("Quý III/2017" → "2017-Q3"); a file error when it is not a period."""
+    if period is None or not period.strip():
+        return None
+    try:
+        outcome.period = periods.normalize(period)
+    except ValueError:
+        outcome.errors.append(RowError(0, "period", f"Kỳ “{period}” phải có dạng {periods.EXAMPLES}."))
+        return None
+    return outcome.period
 
 
 def _record_rejection(session: Session, outcome: ImportOutcome, *, user: User | None, actor: str | None,
@@ -117,10 +122,12 @@ def _finish(session: Session, outcome: ImportOutcome, write: Callable[[], None],
 
 def _read(data: bytes, filename: str, outcome: ImportOutcome) -> list[importing.Row] | None:
     try:
-        return importing.read_table(data, filename)
+        table = importing.read_table(data, filename)
     except importing.ImportFileError as exc:
         outcome.errors.append(RowError(0, "", str(exc)))
         return None
+    outcome.skipped = table.skipped
+    return table
 
 
 # ---------------------------------------------------------------- services
@@ -240,13 +247,6 @@ def _plan_services(session: Session, rows: list[ServiceRow], present: set[str], 
     return work
 
 
-def _period_dates(period: str) -> tuple[date, date]:
-    if "-Q" in period:
-        return period_bounds(period)
-    year = int(period)
-    return date(year, 1, 1), date(year, 12, 31)
-
-
 def _counts_snapshot(stat: ApplicationStat | None) -> dict[str, int | None]:
     return {name: getattr(stat, column) if stat is not None else None for name, column in COUNT_FIELDS.items()}
 
@@ -279,7 +279,7 @@ def _apply_services(session: Session, work: list[_Work], *, period: str | None, 
         after = registry.service_snapshot(service)
         if period is not None and item.counts is not None:
             if item.stat is None:
-                start, end = _period_dates(period)
+                start, end = periods.bounds(period)
                 item.stat = ApplicationStat(agency_id=service.agency_id, service_id=service.id, period=period,
                                             period_start=start, period_end=end, provenance="imported",
                                             status="published")
@@ -326,8 +326,7 @@ def import_services(
         outcome.errors.append(RowError(0, "agency", f"Không có cơ quan mã “{default_agency}”"))
     elif default is not None and scope is not None and default.id not in scope:
         outcome.errors.append(RowError(0, "agency", f"Bạn không quản lý cơ quan “{default_agency}”"))
-    if (error := _period_error(period)) is not None:
-        outcome.errors.append(error)
+    period = _canonical_period(period, outcome)
     rows = _read(data, filename, outcome) if outcome.ok else None
     work: list[_Work] = []
     if rows is not None:
@@ -367,8 +366,8 @@ def import_report(
     """Import official per-agency figures for a period (columns as in report_2016.csv): all or none, audited."""
     outcome = ImportOutcome("report", filename, sha256=hashlib.sha256(data).hexdigest(), period=period,
                             dry_run=dry_run)
-    if (error := _period_error(period)) is not None:
-        outcome.errors.append(error)
+    period = _canonical_period(period, outcome) or ""
+    if not outcome.ok:
         return outcome
     agencies = {a.code: a for a in session.execute(select(Agency)).scalars()}
     rows = _read(data, filename, outcome)

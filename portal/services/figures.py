@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -35,11 +35,10 @@ from portal.models import (
     User,
 )
 from portal.services import agencies as agency_service
-from portal.services import audit
+from portal.services import audit, periods
 from portal.services.exports import neutralise
 
-VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving time
-PERIOD_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
+VIETNAM = periods.VIETNAM
 TARGETS = {3: 40.0, 4: 30.0}  # % of applications handled online (Government's 2018 targets)
 COMPARED = ("received_total", "received_online", "online_rate")
 
@@ -56,7 +55,6 @@ REPORT_FIELDS = (
 SOURCE_AUDIT_FIELDS = ("agency_id", "service_id", "label", "url", "rule", "is_enabled")
 STAT_AUDIT_FIELDS = ("status", *FIGURES, "problems", "period", "source_id")
 REPORT_AUDIT_FIELDS = (*REPORT_FIELDS, "note", "period", "agency_id")
-_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 _KIND_NAMES = {
     "ministry": "Bộ, cơ quan ngang bộ",
     "government_agency": "Cơ quan thuộc Chính phủ",
@@ -76,53 +74,14 @@ class QuarterLocked(FiguresError):
     """The quarter is locked: its reports can no longer be changed."""
 
 
-# ---------------------------------------------------------------- periods
+# ---------------------------------------------------------------- periods (portal.services.periods)
 
-
-def parse_period(period: str) -> tuple[int, int]:
-    """(year, quarter) of "2026-Q3"; ValueError otherwise."""
-    match = PERIOD_PATTERN.match(period or "")
-    if not match or not 2000 <= int(match.group(1)) <= 2100:
-        raise ValueError(f"period must look like 2026-Q3, not {period!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def is_period(period: str) -> bool:
-    try:
-        parse_period(period)
-    except ValueError:
-        return False
-    return True
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """First and last day of the quarter."""
-    year, quarter = parse_period(period)
-    start = date(year, 3 * quarter - 2, 1)
-    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    return start, end - timedelta(days=1)
-
-
-def period_of(moment: datetime) -> str:
-    """The quarter a moment falls in, in Vietnam time."""
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(VIETNAM)
-    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
-
-
-def period_label(period: str) -> str:
-    """"2026-Q3" as the template writes it: "Quý III/2026"."""
-    year, quarter = parse_period(period)
-    return f"Quý {_ROMAN[quarter]}/{year}"
-
-
-def recent_periods(now: datetime | None = None, count: int = 6) -> list[str]:
-    """The current quarter and the ones before it, newest first."""
-    year, quarter = parse_period(period_of(now or datetime.now(UTC)))
-    periods = []
-    for _ in range(count):
-        periods.append(f"{year}-Q{quarter}")
-        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-    return periods
+parse_period = periods.parse_quarter
+is_period = periods.is_quarter
+period_bounds = periods.bounds
+period_of = periods.quarter_of
+period_label = periods.label
+recent_periods = periods.recent_quarters
 
 
 def _rate(part: int | float | None, whole: int | float | None) -> float | None:

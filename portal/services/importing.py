@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
+from portal.services import periods
+
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
 MAX_NAME_LENGTH = 500
@@ -24,9 +26,20 @@ ROW_KEY = "_row"
 HEADER_SCAN_ROWS = 30
 
 PROCEDURE_CODE_RE = re.compile(r"^[12]\.\d{6}(\.[A-Z0-9]+)?$")
-_PERIOD_RE = re.compile(r"^(\d{4})(-Q[1-4])?$")
+FULL_PROCEDURE_CODE_RE = re.compile(r"^([12]\.\d{6})\.\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 
 Row = dict[str, str | int]
+
+
+class Table(list):
+    """The data rows read from a file (dicts keyed by header); `skipped` holds the numbers of the
+    signature and footer lines under the table that were left out."""
+
+    skipped: list[int]
+
+    def __init__(self, rows: Iterable[Row] = (), skipped: Iterable[int] = ()) -> None:
+        super().__init__(rows)
+        self.skipped = list(skipped)
 T = TypeVar("T")
 
 
@@ -215,11 +228,12 @@ def _header_score(cells: Sequence[str]) -> int:
 # --------------------------------------------------------------------------- reading tables
 
 
-def read_table(data: bytes, filename: str) -> list[Row]:
+def read_table(data: bytes, filename: str) -> Table:
     """Read a CSV or XLSX file into one dict per data row, keyed by header, plus ROW_KEY → row number.
 
     The header row is the first row (within the first HEADER_SCAN_ROWS) that names the most known
-    columns; blank rows are skipped but keep their numbering. Raises ImportTooLarge or ImportFileError.
+    columns; blank rows are skipped but keep their numbering, and so are signature and footer lines
+    under the table (listed in `Table.skipped`). Raises ImportTooLarge or ImportFileError.
     """
     if len(data) > MAX_IMPORT_BYTES:
         raise ImportTooLarge(
@@ -324,15 +338,27 @@ def _find_header(grid: Sequence[Sequence[str]]) -> int | None:
 
 
 _NUMBERING_ROW_RE = re.compile(r"^(\(\d+\)|\.+|…+)$")
+_FOOTER_RE = re.compile(
+    r"^\(?\s*(nguoi lap|lap bieu|thu truong|ky ten|ky,|ky va|ky ghi|da ky|xac nhan|giam doc|pho giam doc|"
+    r"chu tich|pho chu tich|ke toan|truong phong|noi nhan|kt\.|tm\.|tl\.|tong cong)"
+    r"|\bngay\b.*\bthang\b.*\bnam\b|^\d{1,2}/\d{1,2}/\d{4}$"
+)
+FOOTER_MAX_CELLS = 2  # under a signature line: the signers' names, never a whole service row
 
 
-def _rows_from_grid(grid: list[list[str]]) -> list[Row]:
+def is_footer_line(cells: Sequence[str]) -> bool:
+    """A signature or footer line under a table ("Người lập biểu", "Hà Nội, ngày 5 tháng 1 năm 2027")."""
+    filled = [fold(c) for c in cells if c]
+    return bool(filled) and all(_FOOTER_RE.search(c) for c in filled)
+
+
+def _rows_from_grid(grid: list[list[str]]) -> Table:
     grid = [[c.strip().strip("\ufeff").replace("\xa0", " ").strip() for c in row] for row in grid]
     header_at = _find_header(grid)
     if header_at is None:
         header_at = next((i for i, row in enumerate(grid) if any(row)), None)
         if header_at is None:
-            return []
+            return Table()
     headers: list[str] = []
     seen: dict[str, int] = {}
     for cell in grid[header_at]:
@@ -342,11 +368,16 @@ def _rows_from_grid(grid: list[list[str]]) -> list[Row]:
             if seen[key] > 1:
                 key = f"{key} ({seen[key]})"
         headers.append(key)
-    rows: list[Row] = []
+    rows = Table()
+    in_footer = False
     for index in range(header_at + 1, len(grid)):
         cells = grid[index]
         filled = [c for c in cells if c]
         if not filled or all(_NUMBERING_ROW_RE.match(c) for c in filled):
+            continue
+        if is_footer_line(cells) or (in_footer and len(filled) <= FOOTER_MAX_CELLS):
+            in_footer = True
+            rows.skipped.append(index + 1)
             continue
         if len(rows) >= MAX_IMPORT_ROWS:
             raise ImportTooLarge(f"Tệp có quá nhiều dòng; giới hạn là {MAX_IMPORT_ROWS} dòng")
@@ -419,14 +450,25 @@ def _valid_host(host: str) -> bool:
     return all(len(label) <= 63 and _LABEL_RE.match(label) for label in labels)
 
 
+def procedure_code(text: str | None) -> str | None:
+    """A procedure code as stored: upper case, and the national database's full form
+    (1.001234.000.00.00.H26: the procedure as one agency carries it out) shortened to the procedure's
+    code (1.001234). None when empty."""
+    code = "".join((text or "").split()).upper()
+    match = FULL_PROCEDURE_CODE_RE.match(code)
+    return (match.group(1) if match else code) or None
+
+
 def procedure_code_problem(code: str) -> str | None:
-    """A Vietnamese message if `code` is not a national procedure code (1.000178, 1.012753.H19), else None."""
-    if PROCEDURE_CODE_RE.match(code):
+    """A Vietnamese message if `code` is not a national procedure code (1.000178, 1.012753.H19,
+    1.001234.000.00.00.H26), else None."""
+    if PROCEDURE_CODE_RE.match(code) or FULL_PROCEDURE_CODE_RE.match(code):
         return None
     hint = ""
     if re.fullmatch(r"[12]\.\d{1,5}", code):
         hint = " — có thể Excel đã đổi mã thành số; hãy định dạng ô là văn bản"
-    return f"Mã thủ tục “{code}” không đúng định dạng (ví dụ 1.000178 hoặc 1.012753.H19){hint}"
+    return (f"Mã thủ tục “{code}” không đúng định dạng (ví dụ 1.000178, 1.012753.H19 "
+            f"hoặc 1.001234.000.00.00.H26){hint}")
 
 
 def check_url(url: str) -> str | None:
@@ -455,7 +497,8 @@ def _url_key(url: str) -> str:
     default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
     netloc = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
     path = parts.path.rstrip("/")
-    return f"{parts.scheme.lower()}://{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
+    return (f"{parts.scheme.lower()}://{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
 
 
 # --------------------------------------------------------------------------- services
@@ -568,7 +611,7 @@ def parse_services(
             else:
                 seen_urls[key] = number
 
-        code = _text(row, columns, "procedure_code").upper() or None
+        code = procedure_code(_text(row, columns, "procedure_code"))
         if code and (problem := procedure_code_problem(code)):
             error("procedure_code", problem)
 
@@ -615,8 +658,7 @@ _REPORT_LABELS = {
 
 def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) -> ParseResult[ReportRow]:
     """Validate per-agency report figures (columns as in report_2016.csv) for period "2016" or "2018-Q1"."""
-    period_match = _PERIOD_RE.match(period)
-    if not period_match:
+    if not periods.is_period(period):
         raise ValueError(f"period must look like 2016 or 2018-Q1, not {period!r}")
     result: ParseResult[ReportRow] = ParseResult()
     if not rows:
@@ -645,7 +687,7 @@ def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) 
             seen[code] = number
 
         year = _text(row, columns, "year")
-        if year and year != period and year != period_match.group(1):
+        if year and year != period and year != period[:4] and _normalized(year) != period:
             errors.append(RowError(number, "year", f"Kỳ báo cáo “{year}” không khớp kỳ đang nhập {period}"))
 
         values: dict[str, int | float | None] = {}
@@ -666,6 +708,13 @@ def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) 
             continue
         result.rows.append(ReportRow(row=number, agency_code=code, period=period, **values))  # type: ignore[arg-type]
     return result
+
+
+def _normalized(period: str) -> str | None:
+    try:
+        return periods.normalize(period)
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------- templates
@@ -866,7 +915,7 @@ def parse_procedures(
         errors: list[RowError] = []
         error = _collector(errors, number)
 
-        code = _text(row, columns, "code").upper()
+        code = procedure_code(_text(row, columns, "code")) or ""
         if not code:
             error("code", "Thiếu mã thủ tục")
         elif problem := procedure_code_problem(code):
