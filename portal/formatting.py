@@ -7,6 +7,8 @@ from datetime import date, datetime
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.services import periods
+
 
 def _locale() -> str:
     return str(get_locale() or "vi")
@@ -27,6 +29,11 @@ def percent(value: float | None, decimals: int = 1) -> str:
     if value is None:
         return "—"
     return f"{number(value, decimals)}\u00a0%"
+
+
+def period_label(key: str | None) -> str:
+    """A period key as people write it: "Quý IV/2026" (English "Q4 2026"), "2026"."""
+    return periods.label(key, english=_locale() == "en") if key else "—"
 
 
 def datetime_local(value: datetime | None, fmt: str = "short") -> str:

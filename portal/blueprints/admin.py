@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal import caching
+from portal import caching, changes
 from portal.blueprints.admin_forms import (
     AgencyForm,
     AuditFilterForm,
@@ -22,6 +22,7 @@ from portal.blueprints.admin_forms import (
     UserForm,
     agency_choices,
 )
+from portal.blueprints.confirm import ask_first
 from portal.blueprints.figures import _attach
 from portal.blueprints.figures_forms import ActionForm
 from portal.extensions import db
@@ -221,6 +222,14 @@ def service_restore(service_id: int):
 def _set_retired(service_id: int, retired: bool):
     _action_or_400()
     service = _service_or_deny(service_id)
+    if retired and service.status != "retired" and (page := ask_first(
+        title=_("Ngừng dịch vụ"), label=_("Ngừng dịch vụ"),
+        question=_("Ngừng cung cấp dịch vụ “%(name)s”?", name=service.name),
+        details=[_("Dịch vụ rời danh sách công khai và kết quả tìm kiếm, không còn được kiểm tra; trang và lịch "
+                   "sử của nó được giữ. Có thể khôi phục bất cứ lúc nào.")],
+        back=url_for("admin.service_edit", service_id=service.id),
+    )):
+        return page
     if registry.set_retired(db.session, service, retired, user=_me(), ip=_ip()):
         _changed()
     if retired:
@@ -253,9 +262,11 @@ def _too_large_message() -> str:
 
 
 def _render_imports(form: ImportForm, *, outcome=None, confirm=None, status: int = 200):
+    agencies = {a.code: a.name for a in db.session.execute(select(Agency)).scalars()} if outcome else {}
     return render_template("admin/imports.html", form=form, outcome=outcome, confirm=confirm,
                            preview_rows=PREVIEW_ROWS, max_mb=importing.MAX_IMPORT_BYTES // (1024 * 1024),
-                           errors_text=importing.iter_errors_text), status
+                           errors_text=importing.iter_errors_text, planned_changes=planned_changes,
+                           agency_names=agencies), status
 
 
 def _filename(upload: Any) -> str:
@@ -380,6 +391,13 @@ def user_enable(user_id: int):
 def _set_enabled(user_id: int, enabled: bool):
     _action_or_400()
     user = db.session.get(User, user_id) or abort(404)
+    if not enabled and user.is_enabled and (page := ask_first(
+        title=_("Khóa tài khoản"), label=_("Khóa tài khoản"),
+        question=_("Khóa tài khoản %(email)s?", email=user.email),
+        details=[_("Người này bị đăng xuất ngay và không đăng nhập được nữa cho đến khi tài khoản được mở lại.")],
+        back=url_for("admin.users"),
+    )):
+        return page
     try:
         accounts.set_enabled(db.session, user, enabled, by=_me(), ip=_ip())
     except accounts.AccountError as exc:
@@ -448,12 +466,25 @@ def _agency_form(agency: Agency | None):
 # ---------------------------------------------------------------- audit log
 
 
-def audit_changes(entry: AuditLog) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) of what an entry changed; every value of a creation."""
-    before, after = entry.before or {}, entry.after or {}
-    keys = list(dict.fromkeys([*before, *after]))
-    return [(key, before.get(key), after.get(key)) for key in keys
-            if entry.before is None or entry.after is None or before.get(key) != after.get(key)]
+def _agency_names() -> dict[int, str]:
+    if "agency_names" not in g:
+        g.agency_names = dict(db.session.execute(select(Agency.id, Agency.name)).all())
+    return g.agency_names
+
+
+def audit_changes(entry: AuditLog) -> list[tuple[str, str, str]]:
+    """(field label, before, after) of what an entry changed, as the reader reads them; every value of a creation."""
+    return changes.describe(changes.entry_changes(entry.before, entry.after), _agency_names())
+
+
+def planned_changes(plan: bulk_import.PlannedRow) -> list[tuple[str, str, str]]:
+    """(field label, before, after) of one row of an import preview."""
+    return changes.describe(plan.changes, _agency_names())
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"action_label": changes.action_label}
 
 
 @bp.get("/audit")
@@ -461,7 +492,8 @@ def audit_changes(entry: AuditLog) -> list[tuple[str, Any, Any]]:
 def audit_log():
     form = AuditFilterForm(request.args)
     all_agencies = _directory_order(list(db.session.execute(select(Agency)).scalars()))
-    form.action.choices = [("", _("Tất cả hành động")), *[(a, a) for a in audit.actions(db.session)]]
+    form.action.choices = [("", _("Tất cả hành động")),
+                           *[(a, changes.action_label(a)) for a in audit.actions(db.session)]]
     form.agency.choices = agency_choices(all_agencies, empty=_("Tất cả cơ quan"))
     valid = form.validate()
     agency_ids = None

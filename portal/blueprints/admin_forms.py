@@ -125,7 +125,7 @@ class ConfirmImportForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField(_l("Thư điện tử"), validators=[InputRequired(REQUIRED), _max(255)],
                        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"})
-    role = _select(_l("Vai trò"), validators=[InputRequired(REQUIRED)])
+    role = _select(_l("Vai trò"), validators=[InputRequired(REQUIRED)], default="officer")
     agency = _select(_l("Cơ quan (cán bộ)"))
     password = PasswordField(_l("Mật khẩu ban đầu"), validators=[InputRequired(REQUIRED), _max(256)],
                              render_kw={"autocomplete": "new-password"})
@@ -138,7 +138,7 @@ class UserForm(FlaskForm):
 
     def set_choices(self, agencies: Iterable[Agency]) -> None:
         labels = {"admin": _l("Quản trị viên"), "officer": _l("Cán bộ cơ quan")}
-        self.role.choices = [SelectChoice(role, str(labels[role])) for role in ROLES]
+        self.role.choices = [SelectChoice(role, str(labels[role])) for role in sorted(ROLES, key="officer".__ne__)]
         self.agency.choices = agency_choices(agencies, empty=str(_l("— Không (quản trị viên) —")))
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from portal.blueprints.confirm import ask_first
 from portal.blueprints.figures_forms import FIGURE_LABELS, ActionForm, ReportForm, StatSourceForm
 from portal.crawlers.probe import probe
 from portal.crawlers.stats import FIGURES
@@ -216,8 +217,16 @@ def report_edit(period: str, code: str):
 def report_lock(period: str, decision: str):
     _period_or_404(period)
     _action_or_400()
-    svc.set_locked(db.session, period, decision == "lock", user=current_user, ip=_ip())
     label = svc.period_label(period)
+    if decision == "lock" and not svc.is_locked(db.session, period) and (page := ask_first(
+        title=_("Khóa quý"), label=_("Khóa %(label)s", label=label),
+        question=_("Khóa báo cáo %(label)s?", label=label),
+        details=[_("Sau khi khóa, cán bộ các cơ quan không gửi hoặc sửa được báo cáo của quý này; quản trị viên "
+                   "có thể mở khóa lại.")],
+        back=url_for("figures.reports", period=period),
+    )):
+        return page
+    svc.set_locked(db.session, period, decision == "lock", user=current_user, ip=_ip())
     flash(_("Đã khóa %(label)s.", label=label) if decision == "lock" else _("Đã mở khóa %(label)s.", label=label),
           "success")
     return redirect(url_for("figures.reports", period=period))

@@ -37,6 +37,8 @@ def _report(outcome: bulk_import.ImportOutcome) -> None:
     if outcome.dry_run:
         line += " (dry run: nothing was written)"
     click.echo(line)
+    if outcome.skipped:
+        click.echo(f"skipped: rows {', '.join(map(str, outcome.skipped))} (signature and footer lines under the table)")
     if outcome.counts_ignored:
         click.echo(f"application counts of {outcome.counts_ignored} row(s) not stored: give --period to keep them",
                    err=True)

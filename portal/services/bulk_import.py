@@ -164,6 +164,12 @@ def _service_changes(service: Service, values: registry.ServiceValues) -> dict[s
     return {name: (old, getattr(values, name)) for name, old in current.items() if old != getattr(values, name)}
 
 
+def _new_values(values: registry.ServiceValues) -> dict[str, tuple[Any, Any]]:
+    """What a new service will hold, as changes from nothing (the preview shows them)."""
+    names = ("name", "level", "url", "procedure_code", "field", "legal_basis")
+    return {name: (None, getattr(values, name)) for name in names if getattr(values, name) is not None}
+
+
 class _AgencyIndex:
     """An agency's registered services by address key and by procedure code."""
 
@@ -212,7 +218,7 @@ def _plan_services(session: Session, rows: list[ServiceRow], present: set[str], 
                 continue
             claimed[service.id] = row.row
         values = _values_for(row, agency, service, present)
-        changes = _service_changes(service, values) if service is not None else {}
+        changes = _service_changes(service, values) if service is not None else _new_values(values)
         counts = None
         if row.online_applications is not None or row.total_applications is not None:
             if period is None:
@@ -234,7 +240,10 @@ def _plan_services(session: Session, rows: list[ServiceRow], present: set[str], 
             )).scalars()
         } if matched else {}
         for item in work:
-            if item.service is None or item.counts is None:
+            if item.counts is None:
+                continue
+            if item.service is None:
+                item.plan.changes |= {k: (None, v) for k, v in item.counts.items() if v is not None}
                 continue
             item.stat = stats.get(item.service.id)
             for name, column in COUNT_FIELDS.items():

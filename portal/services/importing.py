@@ -339,17 +339,18 @@ def _find_header(grid: Sequence[Sequence[str]]) -> int | None:
 
 _NUMBERING_ROW_RE = re.compile(r"^(\(\d+\)|\.+|…+)$")
 _FOOTER_RE = re.compile(
-    r"^\(?\s*(nguoi lap|lap bieu|thu truong|ky ten|ky,|ky va|ky ghi|da ky|xac nhan|giam doc|pho giam doc|"
-    r"chu tich|pho chu tich|ke toan|truong phong|noi nhan|kt\.|tm\.|tl\.|tong cong)"
+    r"^\(?\s*(nguoi lap|lap bieu|thu truong|ky\b|da ky|xac nhan|giam doc|pho giam doc|chu tich|pho chu tich|"
+    r"ke toan|truong phong|noi nhan|kt\.|tm\.|tl\.|tong cong)"
     r"|\bngay\b.*\bthang\b.*\bnam\b|^\d{1,2}/\d{1,2}/\d{4}$"
 )
-FOOTER_MAX_CELLS = 2  # under a signature line: the signers' names, never a whole service row
+FOOTER_MAX_CELLS = 4  # a signature line has a few cells, never an address; under it only the signers' names
 
 
 def is_footer_line(cells: Sequence[str]) -> bool:
     """A signature or footer line under a table ("Người lập biểu", "Hà Nội, ngày 5 tháng 1 năm 2027")."""
     filled = [fold(c) for c in cells if c]
-    return bool(filled) and all(_FOOTER_RE.search(c) for c in filled)
+    return (0 < len(filled) <= FOOTER_MAX_CELLS and any(_FOOTER_RE.search(c) for c in filled)
+            and not any(c.startswith(("http://", "https://")) for c in filled))
 
 
 def _rows_from_grid(grid: list[list[str]]) -> Table:
@@ -375,7 +376,7 @@ def _rows_from_grid(grid: list[list[str]]) -> Table:
         filled = [c for c in cells if c]
         if not filled or all(_NUMBERING_ROW_RE.match(c) for c in filled):
             continue
-        if is_footer_line(cells) or (in_footer and len(filled) <= FOOTER_MAX_CELLS):
+        if is_footer_line(cells) or (in_footer and len(filled) <= 2):
             in_footer = True
             rows.skipped.append(index + 1)
             continue

@@ -111,7 +111,7 @@ def test_officer_edits_services_of_a_sub_unit(db, officer_client, agencies, make
     assert entry.before["name"] == "Đăng ký khai sinh" and entry.after["name"] == "Cấp phiếu lý lịch tư pháp"
     assert entry.before["level"] == 4 and entry.after["level"] == 3
     history = officer_client.get(edit).get_data(as_text=True)
-    assert "service.update" in history and "Cấp phiếu lý lịch tư pháp" in history
+    assert "Sửa dịch vụ" in history and "Cấp phiếu lý lịch tư pháp" in history and "Mức 4 (toàn trình)" in history
 
 
 def test_officer_is_refused_another_agencys_service_and_it_is_audited(db, officer_client, officer, agencies,
