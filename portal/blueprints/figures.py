@@ -175,7 +175,7 @@ def reports():
         "figures/reports.html", period=period, periods=quarters, label=svc.period_label(period),
         agencies=svc.reportable_agencies(db.session, scope),
         reports=svc.reports_for_period(db.session, period, scope),
-        locked=svc.is_locked(db.session, period), action=ActionForm(),
+        locked=svc.is_locked(db.session, period), lock=svc.lock_of(db.session, period), action=ActionForm(),
     )
 
 
@@ -190,25 +190,37 @@ def report_edit(period: str, code: str):
         db.session.commit()
         abort(403)
     report = svc.get_report(db.session, agency, period)
-    locked = svc.is_locked(db.session, period)
+    lock = svc.lock_of(db.session, period)
     form = ReportForm(obj=report)
+    prefill: dict[str, tuple[int, str]] = {}
+    if report is None:
+        prefill = svc.report_prefill(db.session, agency, period)
+        if request.method == "GET":
+            for name, (value, _origin) in prefill.items():
+                getattr(form, name).data = value
     loose: list[str] = []
-    if form.validate_on_submit():
+    if request.method == "POST":
+        valid = form.validate_on_submit()
         values = {name: getattr(form, name).data for name in svc.REPORT_FIELDS}
-        try:
-            svc.save_report(db.session, agency=agency, period=period, values=values, note=form.note.data,
-                            user=current_user, ip=_ip())
-        except svc.FiguresError as exc:
-            loose = _attach(form, exc.errors)
+        errors = {k: v for k, v in svc.report_errors(values).items() if not getattr(form, k).errors}
+        if valid and not errors:
+            try:
+                svc.save_report(db.session, agency=agency, period=period, values=values, note=form.note.data,
+                                user=current_user, ip=_ip())
+            except svc.FiguresError as exc:
+                loose = _attach(form, exc.errors)
+            else:
+                flash(_("Đã lưu báo cáo %(label)s của %(name)s.", label=svc.period_label(period),
+                        name=agency.name), "success")
+                return redirect(url_for("figures.reports", period=period))
         else:
-            flash(_("Đã lưu báo cáo %(label)s của %(name)s.", label=svc.period_label(period), name=agency.name),
-                  "success")
-            return redirect(url_for("figures.reports", period=period))
+            loose = _attach(form, errors)
     status = 400 if request.method == "POST" else 200
-    if locked and request.method == "POST":
+    if lock is not None and request.method == "POST":
         status = 409
     return render_template("figures/report_form.html", form=form, agency=agency, period=period,
-                           label=svc.period_label(period), report=report, locked=locked, loose=loose), status
+                           label=svc.period_label(period), report=report, locked=lock is not None, lock=lock,
+                           loose=loose, prefill=prefill), status
 
 
 @bp.post("/reports/<period>/lock", defaults={"decision": "lock"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
@@ -10,17 +11,22 @@ from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 
 from portal.crawlers.numbers import parse_number
 from portal.crawlers.stats import EXTRACTORS, FIGURES
+from portal.formatting import number
+
+
+def _convention() -> str:
+    return "en" if str(get_locale() or "vi") == "en" else "vi"
 
 
 class CountField(StringField):
-    """A whole number ≥ 0 typed the Vietnamese way ("10.309") or plainly ("10309")."""
+    """A whole number ≥ 0 typed the reader's way ("10.309" in Vietnamese) or plainly ("10309"), shown the same way."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = None
         text = (valuelist[0] if valuelist else "").strip()
         if not text:
             return
-        value = parse_number(text, "vi", integer=True)
+        value = parse_number(text, _convention(), integer=True)
         if not isinstance(value, int):
             raise ValueError(str(_l("Nhập một số nguyên, ví dụ 10.309.")))
         self.data = value
@@ -28,7 +34,7 @@ class CountField(StringField):
     def _value(self) -> str:
         if self.raw_data:
             return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
+        return "" if self.data is None else number(self.data)
 
 
 def _count(label: str) -> CountField:

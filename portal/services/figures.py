@@ -12,12 +12,12 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.crawlers import plausibility
@@ -347,6 +347,47 @@ def report_errors(values: Mapping[str, Any]) -> dict[str, str]:
                 f"Số dịch vụ mức {level} triển khai trong quý không được lớn hơn số dịch vụ mức {level} hiện có."
             )
     return errors
+
+
+def report_prefill(session: Session, agency: Agency, period: str) -> dict[str, tuple[int, str]]:
+    """Figures a new report can start from, field → (value, where it comes from): services registered
+    for the agency and its sub-units (by level, at the quarter's end; new ones in the quarter) and the
+    application counts imported for the quarter. Fields the portal knows nothing about are left out."""
+    ids = agency_service.subunit_ids(session, agency)
+    start, end = period_bounds(period)
+    opens = datetime.combine(start, datetime.min.time(), periods.VIETNAM).astimezone(UTC)
+    closes = datetime.combine(end + timedelta(days=1), datetime.min.time(), periods.VIETNAM).astimezone(UTC)
+    live = (Service.agency_id.in_(ids), Service.created_at < closes,
+            or_(Service.status == "active", Service.retired_at >= closes))
+    found: dict[str, tuple[int, str]] = {}
+    counts = dict(session.execute(select(Service.level, func.count()).where(*live).group_by(Service.level)).all())
+    new = dict(session.execute(select(Service.level, func.count()).where(*live, Service.created_at >= opens)
+                               .group_by(Service.level)).all())
+    stmt = (select(Service.level, func.count(), func.sum(ApplicationStat.received_total),
+                   func.sum(ApplicationStat.received_online))
+            .join(Service, Service.id == ApplicationStat.service_id)
+            .where(ApplicationStat.provenance == "imported", ApplicationStat.period == period,
+                   Service.agency_id.in_(ids))
+            .group_by(Service.level))
+    imported = {level: (n, total, online) for level, n, total, online in session.execute(stmt)}
+    for level in (3, 4):
+        found[f"services_l{level}"] = (counts.get(level, 0), "registry")
+        found[f"new_services_l{level}"] = (new.get(level, 0), "registry")
+        if level in imported:
+            n, total, online = imported[level]
+            if total is not None:
+                found[f"received_l{level}"] = (int(total), "imported")
+            if online is not None:
+                found[f"online_l{level}"] = (int(online), "imported")
+    return found
+
+
+def lock_of(session: Session, period: str) -> tuple[QuarterLock, User | None] | None:
+    """The lock on a quarter and who set it, or None."""
+    lock = session.get(QuarterLock, period)
+    if lock is None:
+        return None
+    return lock, session.get(User, lock.locked_by_id) if lock.locked_by_id else None
 
 
 def is_locked(session: Session, period: str) -> bool:
