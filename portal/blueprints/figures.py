@@ -9,12 +9,20 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.confirm import ask_first
-from portal.blueprints.figures_forms import FIGURE_LABELS, ActionForm, ReportForm, StatSourceForm
+from portal.blueprints.figures_forms import (
+    FIGURE_LABELS,
+    MAX_SERVICE_CHOICES,
+    ActionForm,
+    ReportForm,
+    StatSourceForm,
+    preview_advice,
+    source_status_text,
+)
 from portal.crawlers.probe import probe
 from portal.crawlers.stats import FIGURES
 from portal.extensions import db
-from portal.models import Agency, ApplicationStat, StatSource
-from portal.security import admin_required, can_manage_agency, scope_agency_ids, staff_required
+from portal.models import Agency, ApplicationStat, Service, StatSource
+from portal.security import admin_required, can_manage_agency, deny, scope_agency_ids, staff_required
 from portal.services import agencies as agency_service
 from portal.services import audit, periods
 from portal.services import figures as svc
@@ -46,39 +54,68 @@ def _action_or_400() -> None:
 # ---------------------------------------------------------------- stat sources
 
 
+def _scope() -> list[int] | None:
+    return scope_agency_ids(db.session, current_user)
+
+
 @bp.get("/stat-sources")
-@admin_required
+@staff_required
 def sources():
-    return render_template("figures/sources.html", sources=svc.list_sources(db.session), action=ActionForm())
+    return render_template("figures/sources.html", sources=svc.list_sources(db.session, _scope()),
+                           action=ActionForm(), status_text=source_status_text)
 
 
-def _agency_choices() -> list[SelectChoice]:
+def _agencies_in(scope: list[int] | None) -> list[Agency]:
     agencies = db.session.execute(select(Agency)).scalars().all()
-    current = [a for a in agencies if a.is_current()]
-    ordered = sorted(current, key=lambda a: (a.top().name_folded, a.parent_id is not None, a.name_folded))
-    return [SelectChoice(a.code, a.name if a.parent_id is None else f"— {a.name}") for a in ordered]
+    mine = [a for a in agencies if a.is_current() and (scope is None or a.id in scope)]
+    return sorted(mine, key=lambda a: (a.top().name_folded, a.parent_id is not None, a.name_folded))
+
+
+def _service_choices(agency_ids: list[int]) -> list[SelectChoice]:
+    stmt = (select(Service).where(Service.agency_id.in_(agency_ids), Service.status == "active")
+            .order_by(Service.name_folded, Service.id).limit(MAX_SERVICE_CHOICES))
+    return [SelectChoice("", _("— Cả cơ quan (trang thống kê chung) —")),
+            *[SelectChoice(str(s.id), s.name) for s in db.session.execute(stmt).scalars()]]
+
+
+def _source_or_deny(source_id: int) -> StatSource:
+    source = db.session.get(StatSource, source_id) or abort(404)
+    if not can_manage_agency(db.session, current_user, source.agency_id):
+        deny("stat_source.denied", "stat_source", source.id, agency_id=source.agency_id)
+    return source
 
 
 @bp.route("/stat-sources/new", methods=["GET", "POST"])
-@admin_required
+@staff_required
 def source_new():
     return _source_form(None)
 
 
 @bp.route("/stat-sources/<int:source_id>/edit", methods=["GET", "POST"])
-@admin_required
+@staff_required
 def source_edit(source_id: int):
-    source = db.session.get(StatSource, source_id) or abort(404)
-    return _source_form(source)
+    return _source_form(_source_or_deny(source_id))
 
 
 def _source_form(source: StatSource | None):
+    scope = _scope()
+    agencies = _agencies_in(scope)
+    if source is not None and source.agency not in agencies:
+        agencies.append(source.agency)
+    if request.method == "POST" and scope is not None:
+        target = agency_service.get_by_code(db.session, request.form.get("agency") or "")
+        if target is not None and target.id not in scope:
+            deny("stat_source.denied", "agency", target.code, agency_id=target.id)
     form = StatSourceForm()
-    form.agency.choices = _agency_choices()
+    form.agency.choices = [SelectChoice(a.code, a.name if a.parent_id is None else f"— {a.name}") for a in agencies]
     if source is not None and request.method == "GET":
         form.agency.data, form.service_id.data = source.agency.code, source.service_id
         form.url.data, form.label.data = source.url, source.label
         form.fill_rule(source.rule)
+    chosen = agency_service.get_by_code(db.session, form.agency.data or "") if form.agency.data else None
+    chosen = chosen or (agencies[0] if agencies else None)
+    form.service_id.choices = _service_choices(
+        agency_service.subunit_ids(db.session, chosen) if chosen is not None else [])
     preview, loose = None, []
     if form.validate_on_submit():
         agency = agency_service.get_by_code(db.session, form.agency.data)
@@ -101,24 +138,42 @@ def _source_form(source: StatSource | None):
                 return redirect(url_for("figures.sources"))
     status = 400 if request.method == "POST" and (form.errors or loose) else 200
     return render_template("figures/source_form.html", form=form, source=source, preview=preview, loose=loose,
-                           figure_labels=FIGURE_LABELS, figures=FIGURES), status
+                           figure_labels=FIGURE_LABELS, figures=FIGURES, advice=preview_advice(preview),
+                           action=ActionForm(), status_text=source_status_text), status
+
+
+@bp.post("/stat-sources/<int:source_id>/read")
+@staff_required
+def source_read(source_id: int):
+    _action_or_400()
+    source = _source_or_deny(source_id)
+    svc.read_source(db.session, source, svc.checker_config(current_app.config))
+    audit.record(db.session, action="stat_source.read", entity_type="stat_source", entity_id=source.id,
+                 user=current_user, agency_id=source.agency_id, ip=_ip(), before=None,
+                 after={"status": source.last_status})
+    db.session.commit()
+    headline, todo = source_status_text(source.last_status)
+    flash(" ".join(filter(None, [_("Nguồn #%(id)s:", id=source.id), headline, todo])),
+          "success" if source.last_status == "published" else "error")
+    return redirect(request.form.get("next") if request.form.get("next") == url_for(
+        "figures.source_edit", source_id=source.id) else url_for("figures.sources"))
 
 
 @bp.post("/stat-sources/<int:source_id>/disable")
-@admin_required
+@staff_required
 def source_disable(source_id: int):
     return _toggle(source_id, False)
 
 
 @bp.post("/stat-sources/<int:source_id>/enable")
-@admin_required
+@staff_required
 def source_enable(source_id: int):
     return _toggle(source_id, True)
 
 
 def _toggle(source_id: int, enabled: bool):
     _action_or_400()
-    source = db.session.get(StatSource, source_id) or abort(404)
+    source = _source_or_deny(source_id)
     if source.is_enabled != enabled:
         svc.set_source_enabled(db.session, source, enabled, user=current_user, ip=_ip())
     flash(_("Đã bật nguồn số liệu.") if enabled else _("Đã tắt nguồn số liệu."), "success")

@@ -165,10 +165,13 @@ def set_source_enabled(session: Session, source: StatSource, enabled: bool, *, u
     session.commit()
 
 
-def list_sources(session: Session) -> list[StatSource]:
+def list_sources(session: Session, agency_ids: Iterable[int] | None = None) -> list[StatSource]:
+    """Stat sources, enabled first; only those of the given agencies when agency_ids is not None."""
     stmt = select(StatSource).join(Agency, StatSource.agency_id == Agency.id).order_by(
         StatSource.is_enabled.desc(), Agency.name_folded, StatSource.id
     )
+    if agency_ids is not None:
+        stmt = stmt.where(StatSource.agency_id.in_(list(agency_ids)))
     return list(session.execute(stmt).scalars())
 
 
@@ -262,36 +265,46 @@ def run_stats_crawl(
     summary = CrawlSummary()
     config = config or CheckerConfig()
     for source in _sources_to_crawl(session, agency):
-        summary.sources += 1
-        moment = now or datetime.now(UTC)
-        try:
-            result = probe(source.url, source.rule or None, config)
-        except Exception as exc:  # noqa: BLE001 - one bad source (e.g. a rule edited by hand) never stops a pass
-            result, error = None, f"{type(exc).__name__}: {exc}"
-        else:
-            error = None if result.ok else result.to_dict()["warnings"][0]
-        source.last_run_at = moment
-        if result is None or not result.ok:
-            summary.failed += 1
-            source.last_status = "failed" if result is None else (result.error or {}).get("reason", "failed")
-            source.last_message = error
-            summary.lines.append(f"failed     #{source.id} {source.url}: {error}")
-        elif not result.found_any:
-            summary.empty += 1
-            source.last_status = "no_figures"
-            source.last_message = "; ".join(result.extraction.warnings) if result.extraction else None
-            summary.lines.append(f"no figures #{source.id} {source.url}")
-        else:
-            stat = record_snapshot(session, source, result, moment)
-            source.last_status = stat.status
-            source.last_message = "; ".join([*(stat.problems or []), *result.extraction.warnings]) or None
-            if stat.status == "held":
-                summary.held += 1
-            else:
-                summary.published += 1
-            summary.lines.append(f"{stat.status:<10} #{source.id} {source.url}")
-        session.commit()
+        read_source(session, source, config, now=now, summary=summary)
     return summary
+
+
+def read_source(session: Session, source: StatSource, config: CheckerConfig, *, now: datetime | None = None,
+                summary: CrawlSummary | None = None) -> ApplicationStat | None:
+    """Read one stat source now: its snapshot is stored (published or held) and last_status/last_message
+    say how it went; committed. Returns the snapshot, or None when the page gave no figure or failed."""
+    summary = summary if summary is not None else CrawlSummary()
+    summary.sources += 1
+    moment = now or datetime.now(UTC)
+    stat = None
+    try:
+        result = probe(source.url, source.rule or None, config)
+    except Exception as exc:  # noqa: BLE001 - one bad source (e.g. a rule edited by hand) never stops a pass
+        result, error = None, f"{type(exc).__name__}: {exc}"
+    else:
+        error = None if result.ok else result.to_dict()["warnings"][0]
+    source.last_run_at = moment
+    if result is None or not result.ok:
+        summary.failed += 1
+        source.last_status = "failed" if result is None else (result.error or {}).get("reason", "failed")
+        source.last_message = error
+        summary.lines.append(f"failed     #{source.id} {source.url}: {error}")
+    elif not result.found_any:
+        summary.empty += 1
+        source.last_status = "no_figures"
+        source.last_message = "; ".join(result.extraction.warnings) if result.extraction else None
+        summary.lines.append(f"no figures #{source.id} {source.url}")
+    else:
+        stat = record_snapshot(session, source, result, moment)
+        source.last_status = stat.status
+        source.last_message = "; ".join([*(stat.problems or []), *result.extraction.warnings]) or None
+        if stat.status == "held":
+            summary.held += 1
+        else:
+            summary.published += 1
+        summary.lines.append(f"{stat.status:<10} #{source.id} {source.url}")
+    session.commit()
+    return stat
 
 
 # ---------------------------------------------------------------- review of held figures

@@ -80,7 +80,7 @@ def test_officer_cannot_report_for_another_agency(db, officer_client, agencies):
     assert officer_client.get(f"/admin/reports/{PERIOD}/da-nang").status_code == 403
     assert "report.denied" in audit_actions(db)
     assert officer_client.get(f"/admin/reports/{PERIOD}.xlsx").status_code == 403
-    assert officer_client.get("/admin/stat-sources").status_code == 403
+    assert officer_client.get("/admin/figures/held").status_code == 403
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, agencies):
