@@ -67,3 +67,14 @@ def import_report_command(file: Path, period: str, dry_run: bool) -> None:
     outcome = bulk_import.import_report(db.session, _read(file), file.name, period=period, actor="cli",
                                         dry_run=dry_run)
     _report(outcome)
+
+
+@import_cli.command("quarterly")
+@click.argument("file", type=FILE)
+@click.option("--period", help="The quarter (2026-Q3, Quý III/2026); by default the one the file's title names.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
+def import_quarterly_command(file: Path, period: str | None, dry_run: bool) -> None:
+    """Import agencies' quarterly reports from the table /admin/reports/<period>.xlsx exports: every row or none."""
+    outcome = bulk_import.import_quarterly(db.session, _read(file), file.name, period=period, actor="cli",
+                                           dry_run=dry_run)
+    _report(outcome)

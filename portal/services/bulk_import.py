@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Agency, ApplicationStat, Procedure, ReportFigure, Service, User, utcnow
-from portal.services import audit, importing, periods, registry
+from portal.services import audit, figures, importing, periods, registry
 from portal.services.importing import ROW_KEY, RowError, ServiceRow
 
 REPORT_FIELDS = tuple(
@@ -424,6 +424,88 @@ def import_report(
                      actor=actor, before=None,
                      after={"file": filename, "sha256": outcome.sha256, "period": period,
                             "rows": len(changes), **outcome.summary()}, ip=ip)
+
+    return _finish(session, outcome, write, dry_run=dry_run, user=user, actor=actor, ip=ip, agency_id=None)
+
+
+# ---------------------------------------------------------------- quarterly reports
+
+
+def import_quarterly(
+    session: Session,
+    data: bytes,
+    filename: str,
+    *,
+    period: str | None = None,
+    scope: list[int] | None = None,
+    user: User | None = None,
+    actor: str | None = None,
+    ip: str | None = None,
+    dry_run: bool = False,
+) -> ImportOutcome:
+    """Import agencies' quarterly reports from the table /admin/reports/<period>.xlsx exports: all or none,
+    audited. The quarter is the one the file's title names (or `period`); agencies are found by name
+    or code; rows without figures (agencies that did not report) are left alone."""
+    outcome = ImportOutcome("quarterly", filename, sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
+    period = _canonical_period(period, outcome)
+    try:
+        table = importing.parse_quarterly(importing.read_grid(data, filename))
+    except importing.ImportFileError as exc:
+        outcome.errors.append(RowError(0, "", str(exc)))
+        table = importing.QuarterlyTable()
+    outcome.errors.extend(table.errors)
+    outcome.skipped = table.skipped
+    if period and table.period and period != table.period:
+        outcome.errors.append(RowError(0, "period", (
+            f"Tệp là báo cáo {periods.label(table.period)}, không phải {periods.label(period)}")))
+    period = period or table.period
+    if outcome.ok and not periods.is_quarter(period or ""):
+        outcome.errors.append(RowError(0, "period", "Không rõ tệp là báo cáo quý nào; hãy cho biết kỳ, "
+                                                    "ví dụ Quý III/2026"))
+    if not outcome.ok:
+        return _finish(session, outcome, lambda: None, dry_run=dry_run, user=user, actor=actor, ip=ip,
+                       agency_id=None)
+    assert period is not None  # noqa: S101 - checked above
+    outcome.period = period
+    if figures.is_locked(session, period):
+        outcome.errors.append(RowError(0, "period", f"{periods.label(period)} đã khóa, không thể nhập báo cáo"))
+    agencies: dict[str, Agency] = {}
+    for agency in session.execute(select(Agency)).scalars():
+        agencies.setdefault(agency.code, agency)
+        agencies.setdefault(importing.fold(agency.name), agency)
+    existing = figures.reports_for_period(session, period)
+    work: list[tuple[PlannedRow, Agency, dict[str, Any], str | None]] = []
+    for row in table.rows:
+        agency = agencies.get(row.agency.lower()) or agencies.get(importing.fold(row.agency))
+        if agency is None:
+            outcome.errors.append(RowError(row.row, "agency", f"Không có cơ quan “{row.agency}”"))
+            continue
+        if not row.figures:
+            continue
+        if scope is not None and agency.id not in scope:
+            outcome.errors.append(RowError(row.row, "agency", f"Bạn không quản lý cơ quan “{agency.name}”"))
+            continue
+        for name, message in figures.report_errors(row.figures).items():
+            outcome.errors.append(RowError(row.row, name, message))
+        report = existing.get(agency.id)
+        desired = {**row.figures, "note": row.note}
+        current = {name: getattr(report, name) for name in desired} if report is not None else {}
+        diff = {name: (current.get(name), value) for name, value in desired.items()
+                if report is None and value is not None or report is not None and current[name] != value}
+        action = "add" if report is None else ("update" if diff else "unchanged")
+        work.append((PlannedRow(row=row.row, action=action, agency_code=agency.code, label=agency.name,
+                                entity_id=report.id if report else None, changes=diff), agency, row.figures, row.note))
+    outcome.planned = [w[0] for w in work]
+
+    def write() -> None:
+        for plan, agency, values, note in work:
+            if plan.action != "unchanged":
+                saved = figures.save_report(session, agency=agency, period=period, values=values, note=note,
+                                            user=user, actor=actor, ip=ip, commit=False)
+                plan.entity_id = saved.id
+        audit.record(session, action="import.quarterly", entity_type="import", entity_id=filename[:80], user=user,
+                     actor=actor, before=None, after={"file": filename, "sha256": outcome.sha256, "period": period,
+                                                      "rows": len(work), **outcome.summary()}, ip=ip)
 
     return _finish(session, outcome, write, dry_run=dry_run, user=user, actor=actor, ip=ip, agency_id=None)
 

@@ -441,11 +441,14 @@ def save_report(
     user: User | None = None,
     ip: str | None = None,
     now: datetime | None = None,
+    actor: str | None = None,
+    commit: bool = True,
 ) -> QuarterlyReport:
     """Submit or edit an agency's report for a quarter, audited, with its reported mirror.
 
     QuarterLocked when an admin has locked the quarter; FiguresError when the figures are invalid.
     Who may report for which agency is the caller's check (portal.security.can_manage_agency).
+    With commit=False the caller commits (an import writes many reports at once).
     """
     parse_period(period)
     if is_locked(session, period):
@@ -468,10 +471,11 @@ def save_report(
     session.flush()
     audit.record(
         session, action="report.submit" if before is None else "report.update", entity_type="quarterly_report",
-        entity_id=report.id, user=user, agency_id=agency.id, before=before,
+        entity_id=report.id, user=user, actor=actor, agency_id=agency.id, before=before,
         after=audit.snapshot(report, REPORT_AUDIT_FIELDS), ip=ip,
     )
-    session.commit()
+    if commit:
+        session.commit()
     return report
 
 

@@ -235,6 +235,14 @@ def read_table(data: bytes, filename: str) -> Table:
     columns; blank rows are skipped but keep their numbering, and so are signature and footer lines
     under the table (listed in `Table.skipped`). Raises ImportTooLarge or ImportFileError.
     """
+    return _rows_from_grid(read_grid(data, filename))
+
+
+def read_grid(data: bytes, filename: str) -> list[list[str]]:
+    """The cells of a CSV or XLSX file as text, row by row (the first sheet with a known header).
+
+    Raises ImportTooLarge or ImportFileError.
+    """
     if len(data) > MAX_IMPORT_BYTES:
         raise ImportTooLarge(
             f"Tệp quá lớn ({len(data) / 1024 / 1024:.1f} MB); giới hạn là "
@@ -248,7 +256,7 @@ def read_table(data: bytes, filename: str) -> Table:
         grid = _xlsx_grid(data)
     else:
         grid = _csv_grid(_decode(data))
-    return _rows_from_grid(grid)
+    return grid
 
 
 def _decode(data: bytes) -> str:
@@ -709,6 +717,110 @@ def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) 
             continue
         result.rows.append(ReportRow(row=number, agency_code=code, period=period, **values))  # type: ignore[arg-type]
     return result
+
+
+# ----------------------------------------------------------- quarterly reports (Government Office table)
+
+QUARTERLY_FIELDS = ("services_l3", "services_l4", "new_services_l3", "new_services_l4", "received_l3",
+                    "received_l4", "online_l3", "online_l4")
+_QUARTERLY_GROUPS = (("so luong dvctt muc 3", "services"), ("so luong dvctt hien", "services"),
+                     ("so luong dvctt xay dung", "new_services"), ("so luong hs tiep nhan", "online"),
+                     ("so luong ho so tiep nhan", "online"), ("tong so hs", "received"), ("tong so ho so", "received"))
+_QUARTERLY_LABELS = {
+    "services_l3": "Số DVCTT mức 3 hiện có", "services_l4": "Số DVCTT mức 4 hiện có",
+    "new_services_l3": "Số DVCTT mức 3 triển khai trong quý", "new_services_l4": "Số DVCTT mức 4 triển khai trong quý",
+    "received_l3": "Tổng số hồ sơ mức 3", "received_l4": "Tổng số hồ sơ mức 4",
+    "online_l3": "Số hồ sơ trực tuyến mức 3", "online_l4": "Số hồ sơ trực tuyến mức 4",
+}
+_TITLE_PERIOD_RE = re.compile(r"(quy\s+(?:iv|iii|ii|i|[1-4])\s*/\s*\d{4})")
+
+
+@dataclass(frozen=True)
+class QuarterlyRow:
+    """One agency's row of the quarterly table; figures None when the agency did not report."""
+
+    row: int
+    agency: str
+    figures: dict[str, int | None]
+    note: str | None = None
+
+
+@dataclass
+class QuarterlyTable:
+    period: str | None = None
+    rows: list[QuarterlyRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def _quarterly_columns(top: Sequence[str], sub: Sequence[str]) -> dict[int, str]:
+    columns: dict[int, str] = {}
+    group = ""
+    for index in range(max(len(top), len(sub))):
+        head = fold(top[index]) if index < len(top) else ""
+        below = fold(sub[index]) if index < len(sub) else ""
+        if head:
+            group = next((name for start, name in _QUARTERLY_GROUPS if head.startswith(start)), head)
+        if head in ("co quan", "ten co quan", "don vi"):
+            columns[index] = "agency"
+        elif head.startswith("ghi chu"):
+            columns[index] = "note"
+        elif group in ("services", "new_services", "online", "received") and (level := re.search(r"[34]", below)):
+            columns[index] = f"{group}_l{level.group(0)}"
+    return columns
+
+
+def parse_quarterly(grid: Sequence[Sequence[str]]) -> QuarterlyTable:
+    """Read the quarterly table as /admin/reports/<period>.xlsx writes it (a title naming the quarter, a
+    two-level header, one row per agency). Rows without any figure are agencies that did not report."""
+    table = QuarterlyTable()
+    grid = [[c.strip().replace("\xa0", " ") for c in row] for row in grid]
+    header_at = next((i for i, row in enumerate(grid[:HEADER_SCAN_ROWS])
+                      if any(fold(c) == "co quan" for c in row)), None)
+    if header_at is None or header_at + 1 >= len(grid):
+        table.errors.append(RowError(0, "", "Không tìm thấy dòng tiêu đề có cột “Cơ quan”"))
+        return table
+    for row in grid[:header_at]:
+        for cell in row:
+            if match := _TITLE_PERIOD_RE.search(fold(cell)):
+                table.period = periods.normalize(match.group(1))
+    columns = _quarterly_columns(grid[header_at], grid[header_at + 1])
+    missing = [f for f in QUARTERLY_FIELDS if f not in columns.values()]
+    if "agency" not in columns.values() or missing:
+        names = ", ".join(_QUARTERLY_LABELS[f] for f in missing) or "Cơ quan"
+        table.errors.append(RowError(0, "", f"Thiếu cột: {names}"))
+        return table
+    in_footer = False
+    for index in range(header_at + 2, len(grid)):
+        cells, number = grid[index], index + 1
+        filled = [c for c in cells if c]
+        if not filled:
+            continue
+        if is_footer_line(cells) or (in_footer and len(filled) <= 2):
+            in_footer = True
+            table.skipped.append(number)
+            continue
+        values = {name: (cells[i] if i < len(cells) else "") for i, name in columns.items()}
+        figures: dict[str, int | None] = {}
+        for name in QUARTERLY_FIELDS:
+            raw = values.get(name, "")
+            figures[name] = None
+            if raw:
+                try:
+                    figures[name] = parse_count(raw)
+                except ValueError:
+                    table.errors.append(RowError(number, name, (
+                        f"{_QUARTERLY_LABELS[name]} phải là số nguyên không âm, không phải “{raw}”")))
+        if not values.get("agency"):
+            table.errors.append(RowError(number, "agency", "Thiếu tên cơ quan"))
+            continue
+        given = [v for v in figures.values() if v is not None]
+        if given and len(given) < len(QUARTERLY_FIELDS):
+            absent = ", ".join(_QUARTERLY_LABELS[n] for n, v in figures.items() if v is None)
+            table.errors.append(RowError(number, "", f"Thiếu số liệu: {absent}"))
+        table.rows.append(QuarterlyRow(number, values["agency"], figures if given else {},
+                                       values.get("note") or None))
+    return table
 
 
 def _normalized(period: str) -> str | None:

@@ -145,3 +145,50 @@ def test_full_national_procedure_code_in_the_form(db, admin_client, agencies):
     assert response.status_code == 302, text(response)
     service = db.session.execute(select(Service)).scalar_one()
     assert service.procedure.code == "1.001234"
+
+
+def test_the_quarterly_export_imports_back(db, admin_client, runner, agencies, tmp_path):
+    from portal.models import QuarterlyReport
+    from portal.services import figures
+
+    values = {"services_l3": 29, "services_l4": 24, "new_services_l3": 2, "new_services_l4": 1,
+              "received_l3": 336207, "received_l4": 1200, "online_l3": 178456, "online_l4": 600}
+    figures.save_report(db.session, agency=agencies["ha-noi"], period="2026-Q3", values=values, note="Đến 30/9")
+    figures.save_report(db.session, agency=agencies["bo-tu-phap"], period="2026-Q3", values=values)
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(admin_client.get("/admin/reports/2026-Q3.xlsx").get_data())
+    entries = count(db, AuditLog)
+    result = runner.invoke(args=["import", "quarterly", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "added: 0, updated: 0, unchanged: 2" in result.output
+    assert count(db, AuditLog) == entries + 1  # the import's summary only
+    # the same table, changed in a spreadsheet, updates that agency only; a signature line is skipped
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    sheet = workbook.active
+    row = next(r for r in sheet.iter_rows(min_row=4) if r[1].value == "Hà Nội")
+    row[3].value = 30
+    sheet.append([])
+    sheet.append([None, "Người lập biểu", None, None, None, None, None, None, None, "Thủ trưởng đơn vị"])
+    workbook.save(path)
+    result = runner.invoke(args=["import", "quarterly", str(path), "--period", "Quý III/2026"])
+    assert result.exit_code == 0, result.output
+    assert "added: 0, updated: 1, unchanged: 1" in result.output and "skipped: rows" in result.output
+    reports = {r.agency.code: r for r in db.session.execute(select(QuarterlyReport)).scalars()}
+    assert reports["ha-noi"].services_l3 == 30 and reports["ha-noi"].note == "Đến 30/9"
+    result = runner.invoke(args=["import", "quarterly", str(path), "--period", "2026-Q2"])
+    assert result.exit_code == 1 and "không phải Quý II/2026" in result.output
+
+
+def test_the_procedure_catalogue_export_imports_back(db, client, runner, demo, tmp_path):
+    from portal.services.seed import DATA_DIR
+
+    first = runner.invoke(args=["import", "procedures", str(DATA_DIR / "procedures_sample_846.csv"),
+                                "--catalogue", "qd-846-2017"])
+    assert first.exit_code == 0, first.output
+    path = tmp_path / "procedures.csv"
+    path.write_bytes(client.get("/open-data/procedures.csv?catalogue=qd-846-2017").get_data())
+    result = runner.invoke(args=["import", "procedures", str(path), "--catalogue", "qd-846-2017"])
+    assert result.exit_code == 0, result.output
+    assert "added 0, updated 0" in result.output and "(procedures: 0 new, 0 changed)" in result.output
