@@ -85,7 +85,7 @@ def test_preview_of_an_update_in_both_languages(db, admin_client, agencies, make
     assert "Số hồ sơ trực tuyến: — → 7.035" in flat
     admin_client.get("/?lang=en")
     english = words(upload(admin_client, SIGNED.encode("utf-8"), "ha-noi.csv", period="2026"))
-    assert "Level: Level 3 (partial) → Level 4 (full)" in english
+    assert "Level: Level 3 (partly online) → Level 4 (fully online)" in english
     assert "Online applications: — → 7,035" in english
 
 
