@@ -184,8 +184,18 @@ def _service_form(service: Service | None):
         elif current_user.agency is not None:
             form.agency.data = current_user.agency.code
     loose: list[str] = []
-    if form.validate_on_submit():
-        by_code = {a.code: a for a in agencies}
+    by_code = {a.code: a for a in agencies}
+    valid = form.validate_on_submit()
+    if request.method == "POST" and not valid and form.agency.data in by_code:
+        values = registry.ServiceValues.clean(
+            by_code[form.agency.data], name=form.name.data or "", level=form.level.data or 0,
+            url=form.url.data or "", procedure_code=form.procedure_code.data, field=form.field.data,
+            legal_basis=form.legal_basis.data,
+        )
+        more = registry.service_errors(db.session, values, service=service, scope=scope,
+                                       allow_private=_allow_private())
+        loose = _attach(form, {k: v for k, v in more.items() if k in form and not form[k].errors})
+    if valid:
         values = registry.ServiceValues.clean(
             by_code[form.agency.data], name=form.name.data, level=form.level.data, url=form.url.data,
             procedure_code=form.procedure_code.data, field=form.field.data, legal_basis=form.legal_basis.data,

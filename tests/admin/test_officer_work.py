@@ -192,3 +192,13 @@ def test_the_procedure_catalogue_export_imports_back(db, client, runner, demo, t
     result = runner.invoke(args=["import", "procedures", str(path), "--catalogue", "qd-846-2017"])
     assert result.exit_code == 0, result.output
     assert "added 0, updated 0" in result.output and "(procedures: 0 new, 0 changed)" in result.output
+
+
+def test_the_service_form_reports_every_error_in_one_round(db, admin_client, agencies):
+    response = admin_client.post("/admin/services/new", data={
+        "name": "", "agency": "ha-noi", "level": "4", "url": "ftp://dvc.hanoi.gov.vn/x",
+        "procedure_code": "1.23", "csrf_token": csrf_token(admin_client, "/admin/services/new"),
+    })
+    assert response.status_code == 400
+    page = words(response)
+    assert "Bắt buộc nhập tên dịch vụ" in page and "http:// hoặc https://" in page and "Mã thủ tục “1.23”" in page
