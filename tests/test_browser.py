@@ -3,6 +3,8 @@
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -18,8 +20,9 @@ LAUNCH_ARGS = [
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 
-@pytest.fixture
-def live_server(app, demo):
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app served on a loopback port, for the browser."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -29,7 +32,14 @@ def live_server(app, demo):
 
 
 @pytest.fixture
-def page():
+def live_server(app, demo):
+    with serving(app) as base:
+        yield base
+
+
+@pytest.fixture(name="browser")
+def browser_fixture():
+    """Headless Debian Chromium (skipped when missing, except in CI)."""
     if not os.path.exists(CHROMIUM):
         if IN_CI:
             pytest.fail(f"Chromium is required in CI but not found at {CHROMIUM}")
@@ -37,11 +47,16 @@ def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
-        yield context.new_page()
-        context.close()
-        browser.close()
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    yield context.new_page()
+    context.close()
 
 
 def test_search_without_diacritics_and_open_result(live_server, page):

@@ -1,16 +1,11 @@
 """An administrator in headless Chromium: destructive actions ask first, in a dialog with JavaScript and on
 a second page without it."""
 
-import os
-import threading
-
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from tests.conftest import IN_CI
 from tests.helpers import PASSWORD, make_user
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS
+from tests.test_browser import browser_fixture, serving  # noqa: F401 - the `browser` fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
@@ -28,26 +23,8 @@ def office(app, db):
     db.session.commit()
     make_user(db, "admin@example.vn", "admin")
     make_user(db, "canbo@hanoi.gov.vn", "officer", ha_noi)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail(f"Chromium is required in CI but not found at {CHROMIUM}")
-        pytest.skip("Chromium not installed (Debian package 'chromium'); browser test skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    with serving(app) as base:
+        yield base
 
 
 def signed_in(browser, base: str, *, javascript: bool, email: str = "admin@example.vn"):

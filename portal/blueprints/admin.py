@@ -27,7 +27,14 @@ from portal.blueprints.figures import _attach
 from portal.blueprints.figures_forms import ActionForm
 from portal.extensions import db
 from portal.models import AGENCY_KINDS, Agency, AuditLog, Service, User
-from portal.security import admin_required, can_manage_agency, deny, scope_agency_ids, staff_required
+from portal.security import (
+    admin_required,
+    can_manage_agency,
+    deny,
+    deny_posted_agency,
+    scope_agency_ids,
+    staff_required,
+)
 from portal.services import accounts, audit, bulk_import, exports, importing, memo, registry
 from portal.services import agencies as agency_service
 from portal.services.figures import VIETNAM
@@ -171,10 +178,7 @@ def _service_form(service: Service | None):
     agencies = _agencies(scope)
     if service is not None and service.agency not in agencies:
         agencies.append(service.agency)
-    if request.method == "POST" and scope is not None:
-        target = agency_service.get_by_code(db.session, request.form.get("agency") or "")
-        if target is not None and target.id not in scope:
-            deny("service.denied", "agency", target.code, agency_id=target.id)
+    deny_posted_agency(db.session, scope, "service.denied")
     form = ServiceForm(obj=service)
     form.set_choices(agencies)
     if request.method == "GET":

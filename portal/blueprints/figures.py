@@ -22,7 +22,14 @@ from portal.crawlers.probe import probe
 from portal.crawlers.stats import FIGURES
 from portal.extensions import db
 from portal.models import Agency, ApplicationStat, Service, StatSource
-from portal.security import admin_required, can_manage_agency, deny, scope_agency_ids, staff_required
+from portal.security import (
+    admin_required,
+    can_manage_agency,
+    deny,
+    deny_posted_agency,
+    scope_agency_ids,
+    staff_required,
+)
 from portal.services import agencies as agency_service
 from portal.services import audit, periods
 from portal.services import figures as svc
@@ -102,10 +109,7 @@ def _source_form(source: StatSource | None):
     agencies = _agencies_in(scope)
     if source is not None and source.agency not in agencies:
         agencies.append(source.agency)
-    if request.method == "POST" and scope is not None:
-        target = agency_service.get_by_code(db.session, request.form.get("agency") or "")
-        if target is not None and target.id not in scope:
-            deny("stat_source.denied", "agency", target.code, agency_id=target.id)
+    deny_posted_agency(db.session, scope, "stat_source.denied")
     form = StatSourceForm()
     form.agency.choices = [SelectChoice(a.code, a.name if a.parent_id is None else f"— {a.name}") for a in agencies]
     if source is not None and request.method == "GET":
