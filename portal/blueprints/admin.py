@@ -496,11 +496,6 @@ def planned_changes(plan: bulk_import.PlannedRow) -> list[tuple[str, str, str]]:
     return changes.describe(plan.changes, _agency_names())
 
 
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"action_label": changes.action_label}
-
-
 @bp.get("/audit")
 @admin_required
 def audit_log():
