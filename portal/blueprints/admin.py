@@ -213,12 +213,13 @@ def _service_form(service: Service | None):
             _changed()
             flash(_("Đã lưu dịch vụ #%(id)s “%(name)s”.", id=saved.id, name=saved.name), "success")
             return redirect(url_for("admin.services"))
-    history = []
+    history, imported = [], None
     if service is not None:
         history = db.session.execute(audit.entries(entity=("service", str(service.id))).limit(20)).scalars().all()
+        imported = registry.imported_counts(db.session, [service.id]).get(service.id)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/service_form.html", form=form, service=service, loose=loose, history=history,
-                           action=ActionForm(), changes=audit_changes), status
+                           action=ActionForm(), changes=audit_changes, imported=imported), status
 
 
 @bp.post("/services/<int:service_id>/retire")

@@ -114,6 +114,8 @@ def test_the_service_page_and_the_export_show_imported_counts(db, client, admin_
     service = db.session.execute(select(Service).order_by(Service.id)).scalars().first()
     page = words(client.get(f"/services/{service.id}"))
     assert "7.035" in page and "9.000" in page and "Quý IV/2026" in page
+    edit = words(admin_client.get(f"/admin/services/{service.id}/edit"))
+    assert "Số hồ sơ (Quý IV/2026): 7.035 trực tuyến / 9.000 tổng số" in edit
     sheet = load_workbook(io.BytesIO(admin_client.get("/admin/services.xlsx").get_data())).active
     header = [c.value for c in sheet[1]]
     rows = [{header[i]: c.value for i, c in enumerate(r)} for r in sheet.iter_rows(min_row=2)]
