@@ -7,6 +7,8 @@ from datetime import date, datetime
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.services import periods
+
 
 def _locale() -> str:
     return str(get_locale() or "vi")
@@ -39,6 +41,11 @@ def datetime_local(value: datetime | None, fmt: str | None = None) -> str:
         return "—"
     text = format_datetime(value, fmt or _DATETIME_FORMATS.get(_locale(), "medium"))
     return f"{text} ({_ZONE})"
+
+
+def period_label(key: str | None) -> str:
+    """A period key as people write it: "Quý IV/2026" (English "Q4 2026"), "2026"."""
+    return periods.label(key, english=_locale() == "en") if key else "—"
 
 
 def date_local(value: date | None, fmt: str = "medium") -> str:

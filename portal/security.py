@@ -43,6 +43,17 @@ def deny(action: str, entity_type: str, entity_id: str | int | None, agency_id: 
     abort(403)
 
 
+def deny_posted_agency(session: Session, scope: list[int] | None, action: str) -> None:
+    """Refuse (403, audited as `action`) a form posted for an agency outside the officer's scope."""
+    if request.method != "POST" or scope is None:
+        return
+    from portal.services.agencies import get_by_code
+
+    target = get_by_code(session, request.form.get("agency") or "")
+    if target is not None and target.id not in scope:
+        deny(action, "agency", target.code, agency_id=target.id)
+
+
 def roles_required(*roles: str) -> Callable:
     """Allow signed-in, enabled users with one of the roles; others get a login redirect or 403."""
 

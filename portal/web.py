@@ -169,12 +169,15 @@ def local_path() -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from portal import formatting
+    from portal import changes, formatting
 
     app.jinja_env.filters["number"] = formatting.number
     app.jinja_env.filters["percent"] = formatting.percent
     app.jinja_env.filters["datetime"] = formatting.datetime_local
     app.jinja_env.filters["date"] = formatting.date_local
+    app.jinja_env.filters["period"] = formatting.period_label
+    app.jinja_env.globals["field_label"] = changes.field_label
+    app.jinja_env.globals["action_label"] = changes.action_label
     app.jinja_env.globals["level_label"] = formatting.level_label
     app.jinja_env.globals["health_label"] = formatting.health_label
     app.jinja_env.globals["kind_label"] = formatting.kind_label

@@ -3,6 +3,7 @@
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -19,8 +20,9 @@ LAUNCH_ARGS = [
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 
-@pytest.fixture
-def live_server(app, demo):
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app served on a loopback port, for the browser."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -29,8 +31,15 @@ def live_server(app, demo):
     thread.join(5)
 
 
-@contextmanager
-def _chromium(width: int, height: int, **options):
+@pytest.fixture
+def live_server(app, demo):
+    with serving(app) as base:
+        yield base
+
+
+@pytest.fixture(name="browser")
+def browser_fixture():
+    """Headless Debian Chromium (skipped when missing, except in CI)."""
     if not os.path.exists(CHROMIUM):
         if IN_CI:
             pytest.fail(f"Chromium is required in CI but not found at {CHROMIUM}")
@@ -38,24 +47,25 @@ def _chromium(width: int, height: int, **options):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN", **options)
-        yield context.new_page()
-        context.close()
-        browser.close()
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
-def page():
-    with _chromium(390, 844) as tab:
-        yield tab
+def page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
-def phone():
+def phone(browser):
     """A 375 px wide phone."""
-    with _chromium(375, 740, is_mobile=True, has_touch=True) as tab:
-        yield tab
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="vi-VN", is_mobile=True,
+                                  has_touch=True)
+    yield context.new_page()
+    context.close()
 
 
 def test_search_without_diacritics_and_open_result(live_server, page):

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal import caching
+from portal import caching, changes
 from portal.blueprints.admin_forms import (
     AgencyForm,
     AuditFilterForm,
@@ -22,11 +22,19 @@ from portal.blueprints.admin_forms import (
     UserForm,
     agency_choices,
 )
+from portal.blueprints.confirm import ask_first
 from portal.blueprints.figures import _attach
 from portal.blueprints.figures_forms import ActionForm
 from portal.extensions import db
 from portal.models import AGENCY_KINDS, Agency, AuditLog, Incident, Service, User
-from portal.security import admin_required, can_manage_agency, deny, scope_agency_ids, staff_required
+from portal.security import (
+    admin_required,
+    can_manage_agency,
+    deny,
+    deny_posted_agency,
+    scope_agency_ids,
+    staff_required,
+)
 from portal.services import accounts, audit, bulk_import, exports, importing, memo, registry
 from portal.services import agencies as agency_service
 from portal.services.figures import VIETNAM
@@ -128,11 +136,14 @@ def services_export(fmt: str):
     filters, agency_ids = _service_filters()
     stmt = registry.services_query(scope=scope, agency_ids=agency_ids, status=filters.get("status"),
                                    q=filters.get("q"))
-    rows = [
-        [s.name, s.procedure.code if s.procedure else None, s.field, s.level, None, None, s.url, s.legal_basis,
-         s.agency.code]
-        for s in db.session.execute(stmt).unique().scalars()
-    ]
+    listed = list(db.session.execute(stmt).unique().scalars())
+    counts = registry.imported_counts(db.session, [s.id for s in listed])
+    rows = []
+    for s in listed:
+        stat = counts.get(s.id)
+        rows.append([s.name, s.procedure.code if s.procedure else None, s.field, s.level,
+                     stat.received_online if stat else None, stat.received_total if stat else None, s.url,
+                     s.legal_basis, s.agency.code])
     if fmt == "csv":
         body: bytes = exports.to_csv(importing.TEMPLATE_HEADERS, rows).encode("utf-8")
         mimetype = "text/csv; charset=utf-8"
@@ -167,10 +178,7 @@ def _service_form(service: Service | None):
     agencies = _agencies(scope)
     if service is not None and service.agency not in agencies:
         agencies.append(service.agency)
-    if request.method == "POST" and scope is not None:
-        target = agency_service.get_by_code(db.session, request.form.get("agency") or "")
-        if target is not None and target.id not in scope:
-            deny("service.denied", "agency", target.code, agency_id=target.id)
+    deny_posted_agency(db.session, scope, "service.denied")
     form = ServiceForm(obj=service)
     form.set_choices(agencies)
     if request.method == "GET":
@@ -180,8 +188,18 @@ def _service_form(service: Service | None):
         elif current_user.agency is not None:
             form.agency.data = current_user.agency.code
     loose: list[str] = []
-    if form.validate_on_submit():
-        by_code = {a.code: a for a in agencies}
+    by_code = {a.code: a for a in agencies}
+    valid = form.validate_on_submit()
+    if request.method == "POST" and not valid and form.agency.data in by_code:
+        values = registry.ServiceValues.clean(
+            by_code[form.agency.data], name=form.name.data or "", level=form.level.data or 0,
+            url=form.url.data or "", procedure_code=form.procedure_code.data, field=form.field.data,
+            legal_basis=form.legal_basis.data,
+        )
+        more = registry.service_errors(db.session, values, service=service, scope=scope,
+                                       allow_private=_allow_private())
+        loose = _attach(form, {k: v for k, v in more.items() if k in form and not form[k].errors})
+    if valid:
         values = registry.ServiceValues.clean(
             by_code[form.agency.data], name=form.name.data, level=form.level.data, url=form.url.data,
             procedure_code=form.procedure_code.data, field=form.field.data, legal_basis=form.legal_basis.data,
@@ -195,14 +213,15 @@ def _service_form(service: Service | None):
             _changed()
             flash(_("Đã lưu dịch vụ #%(id)s “%(name)s”.", id=saved.id, name=saved.name), "success")
             return redirect(url_for("admin.services"))
-    history, incident = [], None
+    history, imported, incident = [], None, None
     if service is not None:
         history = db.session.execute(audit.entries(entity=("service", str(service.id))).limit(20)).scalars().all()
+        imported = registry.imported_counts(db.session, [service.id]).get(service.id)
         incident = db.session.execute(select(Incident).where(Incident.service_id == service.id)
                                       .order_by(Incident.started_at.desc()).limit(1)).scalar_one_or_none()
     status = 400 if request.method == "POST" else 200
     return render_template("admin/service_form.html", form=form, service=service, loose=loose, history=history,
-                           action=ActionForm(), changes=audit_changes, incident=incident), status
+                           action=ActionForm(), changes=audit_changes, incident=incident, imported=imported), status
 
 
 @bp.post("/services/<int:service_id>/retire")
@@ -220,6 +239,14 @@ def service_restore(service_id: int):
 def _set_retired(service_id: int, retired: bool):
     _action_or_400()
     service = _service_or_deny(service_id)
+    if retired and service.status != "retired" and (page := ask_first(
+        title=_("Ngừng dịch vụ"), label=_("Ngừng dịch vụ"),
+        question=_("Ngừng cung cấp dịch vụ “%(name)s”?", name=service.name),
+        details=[_("Dịch vụ rời danh sách công khai và kết quả tìm kiếm, không còn được kiểm tra; trang và lịch "
+                   "sử của nó được giữ. Có thể khôi phục bất cứ lúc nào.")],
+        back=url_for("admin.service_edit", service_id=service.id),
+    )):
+        return page
     if registry.set_retired(db.session, service, retired, user=_me(), ip=_ip()):
         _changed()
     if retired:
@@ -252,9 +279,11 @@ def _too_large_message() -> str:
 
 
 def _render_imports(form: ImportForm, *, outcome=None, confirm=None, status: int = 200):
+    agencies = {a.code: a.name for a in db.session.execute(select(Agency)).scalars()} if outcome else {}
     return render_template("admin/imports.html", form=form, outcome=outcome, confirm=confirm,
                            preview_rows=PREVIEW_ROWS, max_mb=importing.MAX_IMPORT_BYTES // (1024 * 1024),
-                           errors_text=importing.iter_errors_text), status
+                           errors_text=importing.iter_errors_text, planned_changes=planned_changes,
+                           agency_names=agencies), status
 
 
 def _filename(upload: Any) -> str:
@@ -390,6 +419,13 @@ def user_sign_out(user_id: int):
 def _set_enabled(user_id: int, enabled: bool):
     _action_or_400()
     user = db.session.get(User, user_id) or abort(404)
+    if not enabled and user.is_enabled and (page := ask_first(
+        title=_("Khóa tài khoản"), label=_("Khóa tài khoản"),
+        question=_("Khóa tài khoản %(email)s?", email=user.email),
+        details=[_("Người này bị đăng xuất ngay và không đăng nhập được nữa cho đến khi tài khoản được mở lại.")],
+        back=url_for("admin.users"),
+    )):
+        return page
     try:
         accounts.set_enabled(db.session, user, enabled, by=_me(), ip=_ip())
     except accounts.AccountError as exc:
@@ -458,12 +494,20 @@ def _agency_form(agency: Agency | None):
 # ---------------------------------------------------------------- audit log
 
 
-def audit_changes(entry: AuditLog) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) of what an entry changed; every value of a creation."""
-    before, after = entry.before or {}, entry.after or {}
-    keys = list(dict.fromkeys([*before, *after]))
-    return [(key, before.get(key), after.get(key)) for key in keys
-            if entry.before is None or entry.after is None or before.get(key) != after.get(key)]
+def _agency_names() -> dict[int, str]:
+    if "agency_names" not in g:
+        g.agency_names = dict(db.session.execute(select(Agency.id, Agency.name)).all())
+    return g.agency_names
+
+
+def audit_changes(entry: AuditLog) -> list[tuple[str, str, str]]:
+    """(field label, before, after) of what an entry changed, as the reader reads them; every value of a creation."""
+    return changes.describe(changes.entry_changes(entry.before, entry.after), _agency_names())
+
+
+def planned_changes(plan: bulk_import.PlannedRow) -> list[tuple[str, str, str]]:
+    """(field label, before, after) of one row of an import preview."""
+    return changes.describe(plan.changes, _agency_names())
 
 
 @bp.get("/audit")
@@ -471,7 +515,8 @@ def audit_changes(entry: AuditLog) -> list[tuple[str, Any, Any]]:
 def audit_log():
     form = AuditFilterForm(request.args)
     all_agencies = _directory_order(list(db.session.execute(select(Agency)).scalars()))
-    form.action.choices = [("", _("Tất cả hành động")), *[(a, a) for a in audit.actions(db.session)]]
+    form.action.choices = [("", _("Tất cả hành động")),
+                           *[(a, changes.action_label(a)) for a in audit.actions(db.session)]]
     form.agency.choices = agency_choices(all_agencies, empty=_("Tất cả cơ quan"))
     valid = form.validate()
     agency_ids = None

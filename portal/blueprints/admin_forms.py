@@ -26,12 +26,12 @@ from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Opti
 
 from portal.formatting import kind_label, level_label
 from portal.models import AGENCY_KINDS, ROLES, Agency
+from portal.services import periods
 
 REQUIRED = _l("Bắt buộc nhập.")
 BAD_CHOICE = _l("Lựa chọn không hợp lệ.")
 BAD_DATE = _l("Ngày không hợp lệ; nhập theo dạng 31/12/2025.")
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
-PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
 
 
 def _max(length: int) -> Length:
@@ -49,6 +49,22 @@ def agency_choices(agencies: Iterable[Agency], *, empty: str | None = None) -> l
     choices = [SelectChoice("", empty)] if empty is not None else []
     choices += [SelectChoice(a.code, a.name if a.parent_id is None else f"— {a.name}") for a in ordered]
     return choices
+
+
+class PeriodField(StringField):
+    """A year or quarter as officers write it ("Quý IV/2026", "Q4/2026", "2026-q4", "2026"), kept canonical."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if text:
+            try:
+                self.data = periods.normalize(text)
+            except ValueError as exc:
+                raise ValueError(str(_l("Kỳ phải có dạng 2026, 2026-Q4, Quý IV/2026 hoặc Q4/2026."))) from exc
+
+    def _value(self) -> str:
+        return self.raw_data[0] if self.raw_data else (self.data or "")
 
 
 class LoginForm(FlaskForm):
@@ -94,10 +110,9 @@ class ImportForm(FlaskForm):
                      render_kw={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument"
                                           ".spreadsheetml.sheet"})
     agency = _select(_l("Cơ quan"))
-    period = StringField(
-        _l("Kỳ của số hồ sơ (không bắt buộc)"),
-        validators=[Optional(), Regexp(PERIOD_PATTERN, message=_l("Kỳ phải có dạng 2017 hoặc 2017-Q3."))],
-        render_kw={"placeholder": "2017", "spellcheck": "false"},
+    period = PeriodField(
+        _l("Kỳ của số hồ sơ (không bắt buộc)"), validators=[Optional()],
+        render_kw={"placeholder": "Quý IV/2026", "spellcheck": "false"},
     )
     submit = SubmitField(_l("Xem trước"))
 
@@ -110,7 +125,7 @@ class ConfirmImportForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField(_l("Thư điện tử"), validators=[InputRequired(REQUIRED), _max(255)],
                        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"})
-    role = _select(_l("Vai trò"), validators=[InputRequired(REQUIRED)])
+    role = _select(_l("Vai trò"), validators=[InputRequired(REQUIRED)], default="officer")
     agency = _select(_l("Cơ quan (cán bộ)"))
     password = PasswordField(_l("Mật khẩu ban đầu"), validators=[InputRequired(REQUIRED), _max(256)],
                              render_kw={"autocomplete": "new-password"})
@@ -123,7 +138,7 @@ class UserForm(FlaskForm):
 
     def set_choices(self, agencies: Iterable[Agency]) -> None:
         labels = {"admin": _l("Quản trị viên"), "officer": _l("Cán bộ cơ quan")}
-        self.role.choices = [SelectChoice(role, str(labels[role])) for role in ROLES]
+        self.role.choices = [SelectChoice(role, str(labels[role])) for role in sorted(ROLES, key="officer".__ne__)]
         self.agency.choices = agency_choices(agencies, empty=str(_l("— Không (quản trị viên) —")))
 
 

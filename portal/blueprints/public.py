@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.formatting import healths, kinds
 from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
-from portal.services import availability, catalogue, figures
+from portal.services import availability, catalogue, figures, registry
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
 
 bp = Blueprint("public", __name__)
@@ -57,6 +57,7 @@ def service_detail(service_id: int):
             db.session, service, min_checks=current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"],
             min_days=current_app.config["PORTAL_EVIDENCE_MIN_DAYS"]),
         days=availability.daily_availability(db.session, service),
+        imported=registry.imported_counts(db.session, [service.id]).get(service.id),
         **catalogue.service_history(db.session, service),
     )
 

@@ -16,9 +16,7 @@ from portal.caching import public_page
 from portal.extensions import db
 from portal.models import Agency
 from portal.services import agencies as agency_service
-from portal.services import catalogue, charts, exports, rankings
-from portal.services.figures import is_period, parse_period
-from portal.services.figures import period_label as quarter_label
+from portal.services import catalogue, charts, exports, periods, rankings
 from portal.services.ranking import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO, RankRow
 
 bp = Blueprint("rankings", __name__)
@@ -39,10 +37,7 @@ def metric_label(metric: str) -> str:
 def period_label(key: str) -> str:
     if key == rankings.CURRENT:
         return _("Hiện nay")
-    if is_period(key):
-        year, quarter = parse_period(key)
-        return f"Q{quarter} {year}" if _english() else quarter_label(key)
-    return key
+    return periods.label(key, english=_english())
 
 
 def source_label(source: str) -> str:

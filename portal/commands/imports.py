@@ -37,6 +37,8 @@ def _report(outcome: bulk_import.ImportOutcome) -> None:
     if outcome.dry_run:
         line += " (dry run: nothing was written)"
     click.echo(line)
+    if outcome.skipped:
+        click.echo(f"skipped: rows {', '.join(map(str, outcome.skipped))} (signature and footer lines under the table)")
     if outcome.counts_ignored:
         click.echo(f"application counts of {outcome.counts_ignored} row(s) not stored: give --period to keep them",
                    err=True)
@@ -64,4 +66,15 @@ def import_report_command(file: Path, period: str, dry_run: bool) -> None:
     """Import official per-agency figures (columns as in report_2016.csv): every row or none."""
     outcome = bulk_import.import_report(db.session, _read(file), file.name, period=period, actor="cli",
                                         dry_run=dry_run)
+    _report(outcome)
+
+
+@import_cli.command("quarterly")
+@click.argument("file", type=FILE)
+@click.option("--period", help="The quarter (2026-Q3, Quý III/2026); by default the one the file's title names.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
+def import_quarterly_command(file: Path, period: str | None, dry_run: bool) -> None:
+    """Import agencies' quarterly reports from the table /admin/reports/<period>.xlsx exports: every row or none."""
+    outcome = bulk_import.import_quarterly(db.session, _read(file), file.name, period=period, actor="cli",
+                                           dry_run=dry_run)
     _report(outcome)

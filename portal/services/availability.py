@@ -11,19 +11,15 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Check, DailyRollup, Service, utcnow
+from portal.services.periods import VIETNAM, local_day
 
-DAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+DAY_ZONE = VIETNAM
 WINDOWS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(DAY_ZONE).date()
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -16,7 +16,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Agency, ApplicationStat, Procedure, ReportFigure, Service, User, utcnow
-from portal.services import audit, importing, registry
+from portal.services import audit, figures, importing, periods, registry
 from portal.services.addresses import url_key
-from portal.services.figures import period_bounds
 from portal.services.importing import ROW_KEY, RowError, ServiceRow
 
-PERIOD_RE = re.compile(r"^(\d{4})(-Q[1-4])?$")
 REPORT_FIELDS = tuple(
     f.name for f in dataclasses.fields(importing.ReportRow) if f.name not in ("row", "agency_code", "period")
 )
@@ -65,6 +63,7 @@ class ImportOutcome:
     planned: list[PlannedRow] = field(default_factory=list)
     counts_ignored: int = 0
     written: bool = False
+    skipped: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -81,10 +80,16 @@ def _sorted_errors(errors: Iterable[RowError]) -> list[RowError]:
     return sorted(errors, key=lambda e: e.row)
 
 
-def _period_error(period: str | None) -> RowError | None:
-    if period is not None and not PERIOD_RE.match(period):
-        return RowError(0, "period", f"Kỳ “{period}” phải có dạng 2017 hoặc 2017-Q3.")
-    return None
+def _canonical_period(period: str | None, outcome: ImportOutcome) -> str | None:
+    """The period's canonical key ("Quý III/2017" → "2017-Q3"); a file error when it is not a period."""
+    if period is None or not period.strip():
+        return None
+    try:
+        outcome.period = periods.normalize(period)
+    except ValueError:
+        outcome.errors.append(RowError(0, "period", f"Kỳ “{period}” phải có dạng {periods.EXAMPLES}."))
+        return None
+    return outcome.period
 
 
 def _record_rejection(session: Session, outcome: ImportOutcome, *, user: User | None, actor: str | None,
@@ -122,10 +127,12 @@ def _finish(session: Session, outcome: ImportOutcome, write: Callable[[], None],
 
 def _read(data: bytes, filename: str, outcome: ImportOutcome) -> list[importing.Row] | None:
     try:
-        return importing.read_table(data, filename)
+        table = importing.read_table(data, filename)
     except importing.ImportFileError as exc:
         outcome.errors.append(RowError(0, "", str(exc)))
         return None
+    outcome.skipped = table.skipped
+    return table
 
 
 # ---------------------------------------------------------------- services
@@ -160,6 +167,12 @@ def _service_changes(service: Service, values: registry.ServiceValues) -> dict[s
         "procedure_code": service.procedure.code if service.procedure is not None else None,
     }
     return {name: (old, getattr(values, name)) for name, old in current.items() if old != getattr(values, name)}
+
+
+def _new_values(values: registry.ServiceValues) -> dict[str, tuple[Any, Any]]:
+    """What a new service will hold, as changes from nothing (the preview shows them)."""
+    names = ("name", "level", "url", "procedure_code", "field", "legal_basis")
+    return {name: (None, getattr(values, name)) for name in names if getattr(values, name) is not None}
 
 
 class _AgencyIndex:
@@ -210,7 +223,7 @@ def _plan_services(session: Session, rows: list[ServiceRow], present: set[str], 
                 continue
             claimed[service.id] = row.row
         values = _values_for(row, agency, service, present)
-        changes = _service_changes(service, values) if service is not None else {}
+        changes = _service_changes(service, values) if service is not None else _new_values(values)
         counts = None
         if row.online_applications is not None or row.total_applications is not None:
             if period is None:
@@ -232,7 +245,10 @@ def _plan_services(session: Session, rows: list[ServiceRow], present: set[str], 
             )).scalars()
         } if matched else {}
         for item in work:
-            if item.service is None or item.counts is None:
+            if item.counts is None:
+                continue
+            if item.service is None:
+                item.plan.changes |= {k: (None, v) for k, v in item.counts.items() if v is not None}
                 continue
             item.stat = stats.get(item.service.id)
             for name, column in COUNT_FIELDS.items():
@@ -243,13 +259,6 @@ def _plan_services(session: Session, rows: list[ServiceRow], present: set[str], 
         if item.service is not None and not item.plan.changes:
             item.plan.action = "unchanged"
     return work
-
-
-def _period_dates(period: str) -> tuple[date, date]:
-    if "-Q" in period:
-        return period_bounds(period)
-    year = int(period)
-    return date(year, 1, 1), date(year, 12, 31)
 
 
 def _counts_snapshot(stat: ApplicationStat | None) -> dict[str, int | None]:
@@ -284,7 +293,7 @@ def _apply_services(session: Session, work: list[_Work], *, period: str | None, 
         after = registry.service_snapshot(service)
         if period is not None and item.counts is not None:
             if item.stat is None:
-                start, end = _period_dates(period)
+                start, end = periods.bounds(period)
                 item.stat = ApplicationStat(agency_id=service.agency_id, service_id=service.id, period=period,
                                             period_start=start, period_end=end, provenance="imported",
                                             status="published")
@@ -348,8 +357,7 @@ def _import_services_once(
         outcome.errors.append(RowError(0, "agency", f"Không có cơ quan mã “{default_agency}”"))
     elif default is not None and scope is not None and default.id not in scope:
         outcome.errors.append(RowError(0, "agency", f"Bạn không quản lý cơ quan “{default_agency}”"))
-    if (error := _period_error(period)) is not None:
-        outcome.errors.append(error)
+    period = _canonical_period(period, outcome)
     rows = _read(data, filename, outcome) if outcome.ok else None
     work: list[_Work] = []
     if rows is not None:
@@ -389,8 +397,8 @@ def import_report(
     """Import official per-agency figures for a period (columns as in report_2016.csv): all or none, audited."""
     outcome = ImportOutcome("report", filename, sha256=hashlib.sha256(data).hexdigest(), period=period,
                             dry_run=dry_run)
-    if (error := _period_error(period)) is not None:
-        outcome.errors.append(error)
+    period = _canonical_period(period, outcome) or ""
+    if not outcome.ok:
         return outcome
     agencies = {a.code: a for a in session.execute(select(Agency)).scalars()}
     rows = _read(data, filename, outcome)
@@ -438,6 +446,88 @@ def import_report(
                      actor=actor, before=None,
                      after={"file": filename, "sha256": outcome.sha256, "period": period,
                             "rows": len(changes), **outcome.summary()}, ip=ip)
+
+    return _finish(session, outcome, write, dry_run=dry_run, user=user, actor=actor, ip=ip, agency_id=None)
+
+
+# ---------------------------------------------------------------- quarterly reports
+
+
+def import_quarterly(
+    session: Session,
+    data: bytes,
+    filename: str,
+    *,
+    period: str | None = None,
+    scope: list[int] | None = None,
+    user: User | None = None,
+    actor: str | None = None,
+    ip: str | None = None,
+    dry_run: bool = False,
+) -> ImportOutcome:
+    """Import agencies' quarterly reports from the table /admin/reports/<period>.xlsx exports: all or none,
+    audited. The quarter is the one the file's title names (or `period`); agencies are found by name
+    or code; rows without figures (agencies that did not report) are left alone."""
+    outcome = ImportOutcome("quarterly", filename, sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
+    period = _canonical_period(period, outcome)
+    try:
+        table = importing.parse_quarterly(importing.read_grid(data, filename))
+    except importing.ImportFileError as exc:
+        outcome.errors.append(RowError(0, "", str(exc)))
+        table = importing.QuarterlyTable()
+    outcome.errors.extend(table.errors)
+    outcome.skipped = table.skipped
+    if period and table.period and period != table.period:
+        outcome.errors.append(RowError(0, "period", (
+            f"Tệp là báo cáo {periods.label(table.period)}, không phải {periods.label(period)}")))
+    period = period or table.period
+    if outcome.ok and not periods.is_quarter(period or ""):
+        outcome.errors.append(RowError(0, "period", "Không rõ tệp là báo cáo quý nào; hãy cho biết kỳ, "
+                                                    "ví dụ Quý III/2026"))
+    if not outcome.ok:
+        return _finish(session, outcome, lambda: None, dry_run=dry_run, user=user, actor=actor, ip=ip,
+                       agency_id=None)
+    assert period is not None  # noqa: S101 - checked above
+    outcome.period = period
+    if figures.is_locked(session, period):
+        outcome.errors.append(RowError(0, "period", f"{periods.label(period)} đã khóa, không thể nhập báo cáo"))
+    agencies: dict[str, Agency] = {}
+    for agency in session.execute(select(Agency)).scalars():
+        agencies.setdefault(agency.code, agency)
+        agencies.setdefault(importing.fold(agency.name), agency)
+    existing = figures.reports_for_period(session, period)
+    work: list[tuple[PlannedRow, Agency, dict[str, Any], str | None]] = []
+    for row in table.rows:
+        agency = agencies.get(row.agency.lower()) or agencies.get(importing.fold(row.agency))
+        if agency is None:
+            outcome.errors.append(RowError(row.row, "agency", f"Không có cơ quan “{row.agency}”"))
+            continue
+        if not row.figures:
+            continue
+        if scope is not None and agency.id not in scope:
+            outcome.errors.append(RowError(row.row, "agency", f"Bạn không quản lý cơ quan “{agency.name}”"))
+            continue
+        for name, message in figures.report_errors(row.figures).items():
+            outcome.errors.append(RowError(row.row, name, message))
+        report = existing.get(agency.id)
+        desired = {**row.figures, "note": row.note}
+        current = {name: getattr(report, name) for name in desired} if report is not None else {}
+        diff = {name: (current.get(name), value) for name, value in desired.items()
+                if report is None and value is not None or report is not None and current[name] != value}
+        action = "add" if report is None else ("update" if diff else "unchanged")
+        work.append((PlannedRow(row=row.row, action=action, agency_code=agency.code, label=agency.name,
+                                entity_id=report.id if report else None, changes=diff), agency, row.figures, row.note))
+    outcome.planned = [w[0] for w in work]
+
+    def write() -> None:
+        for plan, agency, values, note in work:
+            if plan.action != "unchanged":
+                saved = figures.save_report(session, agency=agency, period=period, values=values, note=note,
+                                            user=user, actor=actor, ip=ip, commit=False)
+                plan.entity_id = saved.id
+        audit.record(session, action="import.quarterly", entity_type="import", entity_id=filename[:80], user=user,
+                     actor=actor, before=None, after={"file": filename, "sha256": outcome.sha256, "period": period,
+                                                      "rows": len(work), **outcome.summary()}, ip=ip)
 
     return _finish(session, outcome, write, dry_run=dry_run, user=user, actor=actor, ip=ip, agency_id=None)
 

@@ -11,12 +11,12 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.crawlers import plausibility
@@ -34,11 +34,10 @@ from portal.models import (
     User,
 )
 from portal.services import agencies as agency_service
-from portal.services import audit
+from portal.services import audit, periods
 from portal.services.exports import neutralise
 
-VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving time
-PERIOD_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
+VIETNAM = periods.VIETNAM
 TARGETS = {3: 40.0, 4: 30.0}  # % of applications handled online (Government's 2018 targets)
 COMPARED = ("received_total", "received_online", "online_rate")
 
@@ -55,7 +54,6 @@ REPORT_FIELDS = (
 SOURCE_AUDIT_FIELDS = ("agency_id", "service_id", "label", "url", "rule", "period", "is_enabled")
 STAT_AUDIT_FIELDS = ("status", *FIGURES, "problems", "period", "source_id")
 REPORT_AUDIT_FIELDS = (*REPORT_FIELDS, "note", "period", "agency_id")
-_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 _KIND_NAMES = {
     "ministry": "Bộ, cơ quan ngang bộ",
     "government_agency": "Cơ quan thuộc Chính phủ",
@@ -75,53 +73,14 @@ class QuarterLocked(FiguresError):
     """The quarter is locked: its reports can no longer be changed."""
 
 
-# ---------------------------------------------------------------- periods
+# ---------------------------------------------------------------- periods (portal.services.periods)
 
-
-def parse_period(period: str) -> tuple[int, int]:
-    """(year, quarter) of "2026-Q3"; ValueError otherwise."""
-    match = PERIOD_PATTERN.match(period or "")
-    if not match or not 2000 <= int(match.group(1)) <= 2100:
-        raise ValueError(f"period must look like 2026-Q3, not {period!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def is_period(period: str) -> bool:
-    try:
-        parse_period(period)
-    except ValueError:
-        return False
-    return True
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """First and last day of the quarter."""
-    year, quarter = parse_period(period)
-    start = date(year, 3 * quarter - 2, 1)
-    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    return start, end - timedelta(days=1)
-
-
-def period_of(moment: datetime) -> str:
-    """The quarter a moment falls in, in Vietnam time."""
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(VIETNAM)
-    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
-
-
-def period_label(period: str) -> str:
-    """"2026-Q3" as the template writes it: "Quý III/2026"."""
-    year, quarter = parse_period(period)
-    return f"Quý {_ROMAN[quarter]}/{year}"
-
-
-def recent_periods(now: datetime | None = None, count: int = 6) -> list[str]:
-    """The current quarter and the ones before it, newest first."""
-    year, quarter = parse_period(period_of(now or datetime.now(UTC)))
-    periods = []
-    for _ in range(count):
-        periods.append(f"{year}-Q{quarter}")
-        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-    return periods
+parse_period = periods.parse_quarter
+is_period = periods.is_quarter
+period_bounds = periods.bounds
+period_of = periods.quarter_of
+period_label = periods.label
+recent_periods = periods.recent_quarters
 
 
 def _rate(part: int | float | None, whole: int | float | None) -> float | None:
@@ -212,10 +171,13 @@ def set_source_enabled(session: Session, source: StatSource, enabled: bool, *, u
     session.commit()
 
 
-def list_sources(session: Session) -> list[StatSource]:
+def list_sources(session: Session, agency_ids: Iterable[int] | None = None) -> list[StatSource]:
+    """Stat sources, enabled first; only those of the given agencies when agency_ids is not None."""
     stmt = select(StatSource).join(Agency, StatSource.agency_id == Agency.id).order_by(
         StatSource.is_enabled.desc(), Agency.name_folded, StatSource.id
     )
+    if agency_ids is not None:
+        stmt = stmt.where(StatSource.agency_id.in_(list(agency_ids)))
     return list(session.execute(stmt).scalars())
 
 
@@ -308,36 +270,46 @@ def run_stats_crawl(
     summary = CrawlSummary()
     config = config or CheckerConfig()
     for source in _sources_to_crawl(session, agency):
-        summary.sources += 1
-        moment = now or datetime.now(UTC)
-        try:
-            result = probe(source.url, source.rule or None, config, source.period)
-        except Exception as exc:  # noqa: BLE001 - one bad source (e.g. a rule edited by hand) never stops a pass
-            result, error = None, f"{type(exc).__name__}: {exc}"
-        else:
-            error = None if result.ok else result.to_dict()["warnings"][0]
-        source.last_run_at = moment
-        if result is None or not result.ok:
-            summary.failed += 1
-            source.last_status = "failed" if result is None else (result.error or {}).get("reason", "failed")
-            source.last_message = error
-            summary.lines.append(f"failed     #{source.id} {source.url}: {error}")
-        elif not result.found_any:
-            summary.empty += 1
-            source.last_status = "no_figures"
-            source.last_message = "; ".join(result.extraction.warnings) if result.extraction else None
-            summary.lines.append(f"no figures #{source.id} {source.url}")
-        else:
-            stat = record_snapshot(session, source, result, moment)
-            source.last_status = stat.status
-            source.last_message = "; ".join([*(stat.problems or []), *result.extraction.warnings]) or None
-            if stat.status == "held":
-                summary.held += 1
-            else:
-                summary.published += 1
-            summary.lines.append(f"{stat.status:<10} #{source.id} {source.url}")
-        session.commit()
+        read_source(session, source, config, now=now, summary=summary)
     return summary
+
+
+def read_source(session: Session, source: StatSource, config: CheckerConfig, *, now: datetime | None = None,
+                summary: CrawlSummary | None = None) -> ApplicationStat | None:
+    """Read one stat source now: its snapshot is stored (published or held) and last_status/last_message
+    say how it went; committed. Returns the snapshot, or None when the page gave no figure or failed."""
+    summary = summary if summary is not None else CrawlSummary()
+    summary.sources += 1
+    moment = now or datetime.now(UTC)
+    stat = None
+    try:
+        result = probe(source.url, source.rule or None, config, source.period)
+    except Exception as exc:  # noqa: BLE001 - one bad source (e.g. a rule edited by hand) never stops a pass
+        result, error = None, f"{type(exc).__name__}: {exc}"
+    else:
+        error = None if result.ok else result.to_dict()["warnings"][0]
+    source.last_run_at = moment
+    if result is None or not result.ok:
+        summary.failed += 1
+        source.last_status = "failed" if result is None else (result.error or {}).get("reason", "failed")
+        source.last_message = error
+        summary.lines.append(f"failed     #{source.id} {source.url}: {error}")
+    elif not result.found_any:
+        summary.empty += 1
+        source.last_status = "no_figures"
+        source.last_message = "; ".join(result.extraction.warnings) if result.extraction else None
+        summary.lines.append(f"no figures #{source.id} {source.url}")
+    else:
+        stat = record_snapshot(session, source, result, moment)
+        source.last_status = stat.status
+        source.last_message = "; ".join([*(stat.problems or []), *result.extraction.warnings]) or None
+        if stat.status == "held":
+            summary.held += 1
+        else:
+            summary.published += 1
+        summary.lines.append(f"{stat.status:<10} #{source.id} {source.url}")
+    session.commit()
+    return stat
 
 
 # ---------------------------------------------------------------- review of held figures
@@ -395,6 +367,47 @@ def report_errors(values: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
+def report_prefill(session: Session, agency: Agency, period: str) -> dict[str, tuple[int, str]]:
+    """Figures a new report can start from, field → (value, where it comes from): services registered
+    for the agency and its sub-units (by level, at the quarter's end; new ones in the quarter) and the
+    application counts imported for the quarter. Fields the portal knows nothing about are left out."""
+    ids = agency_service.subunit_ids(session, agency)
+    start, end = period_bounds(period)
+    opens = datetime.combine(start, datetime.min.time(), periods.VIETNAM).astimezone(UTC)
+    closes = datetime.combine(end + timedelta(days=1), datetime.min.time(), periods.VIETNAM).astimezone(UTC)
+    live = (Service.agency_id.in_(ids), Service.created_at < closes,
+            or_(Service.status == "active", Service.retired_at >= closes))
+    found: dict[str, tuple[int, str]] = {}
+    counts = dict(session.execute(select(Service.level, func.count()).where(*live).group_by(Service.level)).all())
+    new = dict(session.execute(select(Service.level, func.count()).where(*live, Service.created_at >= opens)
+                               .group_by(Service.level)).all())
+    stmt = (select(Service.level, func.count(), func.sum(ApplicationStat.received_total),
+                   func.sum(ApplicationStat.received_online))
+            .join(Service, Service.id == ApplicationStat.service_id)
+            .where(ApplicationStat.provenance == "imported", ApplicationStat.period == period,
+                   Service.agency_id.in_(ids))
+            .group_by(Service.level))
+    imported = {level: (n, total, online) for level, n, total, online in session.execute(stmt)}
+    for level in (3, 4):
+        found[f"services_l{level}"] = (counts.get(level, 0), "registry")
+        found[f"new_services_l{level}"] = (new.get(level, 0), "registry")
+        if level in imported:
+            n, total, online = imported[level]
+            if total is not None:
+                found[f"received_l{level}"] = (int(total), "imported")
+            if online is not None:
+                found[f"online_l{level}"] = (int(online), "imported")
+    return found
+
+
+def lock_of(session: Session, period: str) -> tuple[QuarterLock, User | None] | None:
+    """The lock on a quarter and who set it, or None."""
+    lock = session.get(QuarterLock, period)
+    if lock is None:
+        return None
+    return lock, session.get(User, lock.locked_by_id) if lock.locked_by_id else None
+
+
 def is_locked(session: Session, period: str) -> bool:
     return session.get(QuarterLock, period) is not None
 
@@ -433,11 +446,14 @@ def save_report(
     user: User | None = None,
     ip: str | None = None,
     now: datetime | None = None,
+    actor: str | None = None,
+    commit: bool = True,
 ) -> QuarterlyReport:
     """Submit or edit an agency's report for a quarter, audited, with its reported mirror.
 
     QuarterLocked when an admin has locked the quarter; FiguresError when the figures are invalid.
     Who may report for which agency is the caller's check (portal.security.can_manage_agency).
+    With commit=False the caller commits (an import writes many reports at once).
     """
     parse_period(period)
     if is_locked(session, period):
@@ -460,10 +476,11 @@ def save_report(
     session.flush()
     audit.record(
         session, action="report.submit" if before is None else "report.update", entity_type="quarterly_report",
-        entity_id=report.id, user=user, agency_id=agency.id, before=before,
+        entity_id=report.id, user=user, actor=actor, agency_id=agency.id, before=before,
         after=audit.snapshot(report, REPORT_AUDIT_FIELDS), ip=ip,
     )
-    session.commit()
+    if commit:
+        session.commit()
     return report
 
 

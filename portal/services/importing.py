@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
-from portal.services import spreadsheets
+from portal.services import periods, spreadsheets
 from portal.services.addresses import url_key
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -28,9 +28,20 @@ ROW_KEY = "_row"
 HEADER_SCAN_ROWS = 30
 
 PROCEDURE_CODE_RE = re.compile(r"^[12]\.\d{6}(\.[A-Z0-9]+)?$")
-_PERIOD_RE = re.compile(r"^(\d{4})(-Q[1-4])?$")
+FULL_PROCEDURE_CODE_RE = re.compile(r"^([12]\.\d{6})\.\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 
 Row = dict[str, str | int]
+
+
+class Table(list):
+    """The data rows read from a file (dicts keyed by header); `skipped` holds the numbers of the
+    signature and footer lines under the table that were left out."""
+
+    skipped: list[int]
+
+    def __init__(self, rows: Iterable[Row] = (), skipped: Iterable[int] = ()) -> None:
+        super().__init__(rows)
+        self.skipped = list(skipped)
 T = TypeVar("T")
 
 
@@ -219,12 +230,21 @@ def _header_score(cells: Sequence[str]) -> int:
 # --------------------------------------------------------------------------- reading tables
 
 
-def read_table(data: bytes, filename: str, limits: spreadsheets.ReadLimits | None = None) -> list[Row]:
+def read_table(data: bytes, filename: str, limits: spreadsheets.ReadLimits | None = None) -> Table:
     """Read a CSV or XLSX file into one dict per data row, keyed by header, plus ROW_KEY → row number.
 
     The header row is the first row (within the first HEADER_SCAN_ROWS) that names the most known
-    columns; blank rows are skipped but keep their numbering. An XLSX is checked by
-    spreadsheets.check_xlsx within `limits` (the application's settings by default) before it is parsed.
+    columns; blank rows are skipped but keep their numbering, and so are signature and footer lines
+    under the table (listed in `Table.skipped`). Raises ImportTooLarge or ImportFileError.
+    """
+    return _rows_from_grid(read_grid(data, filename, limits))
+
+
+def read_grid(data: bytes, filename: str, limits: spreadsheets.ReadLimits | None = None) -> list[list[str]]:
+    """The cells of a CSV or XLSX file as text, row by row (the first sheet with a known header).
+
+    An XLSX is checked by spreadsheets.check_xlsx within `limits` (the application's settings by default)
+    before it is parsed.
     Raises ImportTooLarge or ImportFileError.
     """
     if len(data) > MAX_IMPORT_BYTES:
@@ -241,7 +261,7 @@ def read_table(data: bytes, filename: str, limits: spreadsheets.ReadLimits | Non
             max_rows=MAX_IMPORT_ROWS, header_rows=HEADER_SCAN_ROWS))
     else:
         grid = _csv_grid(_decode(data))
-    return _rows_from_grid(grid)
+    return grid
 
 
 def _decode(data: bytes) -> str:
@@ -351,15 +371,28 @@ def _find_header(grid: Sequence[Sequence[str]]) -> int | None:
 
 
 _NUMBERING_ROW_RE = re.compile(r"^(\(\d+\)|\.+|…+)$")
+_FOOTER_RE = re.compile(
+    r"^\(?\s*(nguoi lap|lap bieu|thu truong|ky\b|da ky|xac nhan|giam doc|pho giam doc|chu tich|pho chu tich|"
+    r"ke toan|truong phong|noi nhan|kt\.|tm\.|tl\.|tong cong)"
+    r"|\bngay\b.*\bthang\b.*\bnam\b|^\d{1,2}/\d{1,2}/\d{4}$"
+)
+FOOTER_MAX_CELLS = 4  # a signature line has a few cells, never an address; under it only the signers' names
 
 
-def _rows_from_grid(grid: list[list[str]]) -> list[Row]:
+def is_footer_line(cells: Sequence[str]) -> bool:
+    """A signature or footer line under a table ("Người lập biểu", "Hà Nội, ngày 5 tháng 1 năm 2027")."""
+    filled = [fold(c) for c in cells if c]
+    return (0 < len(filled) <= FOOTER_MAX_CELLS and any(_FOOTER_RE.search(c) for c in filled)
+            and not any(c.startswith(("http://", "https://")) for c in filled))
+
+
+def _rows_from_grid(grid: list[list[str]]) -> Table:
     grid = [[c.strip().strip("\ufeff").replace("\xa0", " ").strip() for c in row] for row in grid]
     header_at = _find_header(grid)
     if header_at is None:
         header_at = next((i for i, row in enumerate(grid) if any(row)), None)
         if header_at is None:
-            return []
+            return Table()
     headers: list[str] = []
     seen: dict[str, int] = {}
     for cell in grid[header_at]:
@@ -369,11 +402,16 @@ def _rows_from_grid(grid: list[list[str]]) -> list[Row]:
             if seen[key] > 1:
                 key = f"{key} ({seen[key]})"
         headers.append(key)
-    rows: list[Row] = []
+    rows = Table()
+    in_footer = False
     for index in range(header_at + 1, len(grid)):
         cells = grid[index]
         filled = [c for c in cells if c]
         if not filled or all(_NUMBERING_ROW_RE.match(c) for c in filled):
+            continue
+        if is_footer_line(cells) or (in_footer and len(filled) <= 2):
+            in_footer = True
+            rows.skipped.append(index + 1)
             continue
         if len(rows) >= MAX_IMPORT_ROWS:
             raise ImportTooLarge(f"Tệp có quá nhiều dòng; giới hạn là {MAX_IMPORT_ROWS} dòng")
@@ -446,14 +484,25 @@ def _valid_host(host: str) -> bool:
     return all(len(label) <= 63 and _LABEL_RE.match(label) for label in labels)
 
 
+def procedure_code(text: str | None) -> str | None:
+    """A procedure code as stored: upper case, and the national database's full form
+    (1.001234.000.00.00.H26: the procedure as one agency carries it out) shortened to the procedure's
+    code (1.001234). None when empty."""
+    code = "".join((text or "").split()).upper()
+    match = FULL_PROCEDURE_CODE_RE.match(code)
+    return (match.group(1) if match else code) or None
+
+
 def procedure_code_problem(code: str) -> str | None:
-    """A Vietnamese message if `code` is not a national procedure code (1.000178, 1.012753.H19), else None."""
-    if PROCEDURE_CODE_RE.match(code):
+    """A Vietnamese message if `code` is not a national procedure code (1.000178, 1.012753.H19,
+    1.001234.000.00.00.H26), else None."""
+    if PROCEDURE_CODE_RE.match(code) or FULL_PROCEDURE_CODE_RE.match(code):
         return None
     hint = ""
     if re.fullmatch(r"[12]\.\d{1,5}", code):
         hint = " — có thể Excel đã đổi mã thành số; hãy định dạng ô là văn bản"
-    return f"Mã thủ tục “{code}” không đúng định dạng (ví dụ 1.000178 hoặc 1.012753.H19){hint}"
+    return (f"Mã thủ tục “{code}” không đúng định dạng (ví dụ 1.000178, 1.012753.H19 "
+            f"hoặc 1.001234.000.00.00.H26){hint}")
 
 
 def check_url(url: str) -> str | None:
@@ -586,7 +635,7 @@ def parse_services(
             else:
                 seen_urls[key] = number
 
-        code = _text(row, columns, "procedure_code").upper() or None
+        code = procedure_code(_text(row, columns, "procedure_code"))
         if code and (problem := procedure_code_problem(code)):
             error("procedure_code", problem)
 
@@ -633,8 +682,7 @@ _REPORT_LABELS = {
 
 def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) -> ParseResult[ReportRow]:
     """Validate per-agency report figures (columns as in report_2016.csv) for period "2016" or "2018-Q1"."""
-    period_match = _PERIOD_RE.match(period)
-    if not period_match:
+    if not periods.is_period(period):
         raise ValueError(f"period must look like 2016 or 2018-Q1, not {period!r}")
     result: ParseResult[ReportRow] = ParseResult()
     if not rows:
@@ -663,7 +711,7 @@ def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) 
             seen[code] = number
 
         year = _text(row, columns, "year")
-        if year and year != period and year != period_match.group(1):
+        if year and year != period and year != period[:4] and _normalized(year) != period:
             errors.append(RowError(number, "year", f"Kỳ báo cáo “{year}” không khớp kỳ đang nhập {period}"))
 
         values: dict[str, int | float | None] = {}
@@ -684,6 +732,117 @@ def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) 
             continue
         result.rows.append(ReportRow(row=number, agency_code=code, period=period, **values))  # type: ignore[arg-type]
     return result
+
+
+# ----------------------------------------------------------- quarterly reports (Government Office table)
+
+QUARTERLY_FIELDS = ("services_l3", "services_l4", "new_services_l3", "new_services_l4", "received_l3",
+                    "received_l4", "online_l3", "online_l4")
+_QUARTERLY_GROUPS = (("so luong dvctt muc 3", "services"), ("so luong dvctt hien", "services"),
+                     ("so luong dvctt xay dung", "new_services"), ("so luong hs tiep nhan", "online"),
+                     ("so luong ho so tiep nhan", "online"), ("tong so hs", "received"), ("tong so ho so", "received"))
+_QUARTERLY_LABELS = {
+    "services_l3": "Số DVCTT mức 3 hiện có", "services_l4": "Số DVCTT mức 4 hiện có",
+    "new_services_l3": "Số DVCTT mức 3 triển khai trong quý", "new_services_l4": "Số DVCTT mức 4 triển khai trong quý",
+    "received_l3": "Tổng số hồ sơ mức 3", "received_l4": "Tổng số hồ sơ mức 4",
+    "online_l3": "Số hồ sơ trực tuyến mức 3", "online_l4": "Số hồ sơ trực tuyến mức 4",
+}
+_TITLE_PERIOD_RE = re.compile(r"(quy\s+(?:iv|iii|ii|i|[1-4])\s*/\s*\d{4})")
+
+
+@dataclass(frozen=True)
+class QuarterlyRow:
+    """One agency's row of the quarterly table; figures None when the agency did not report."""
+
+    row: int
+    agency: str
+    figures: dict[str, int | None]
+    note: str | None = None
+
+
+@dataclass
+class QuarterlyTable:
+    period: str | None = None
+    rows: list[QuarterlyRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def _quarterly_columns(top: Sequence[str], sub: Sequence[str]) -> dict[int, str]:
+    columns: dict[int, str] = {}
+    group = ""
+    for index in range(max(len(top), len(sub))):
+        head = fold(top[index]) if index < len(top) else ""
+        below = fold(sub[index]) if index < len(sub) else ""
+        if head:
+            group = next((name for start, name in _QUARTERLY_GROUPS if head.startswith(start)), head)
+        if head in ("co quan", "ten co quan", "don vi"):
+            columns[index] = "agency"
+        elif head.startswith("ghi chu"):
+            columns[index] = "note"
+        elif group in ("services", "new_services", "online", "received") and (level := re.search(r"[34]", below)):
+            columns[index] = f"{group}_l{level.group(0)}"
+    return columns
+
+
+def parse_quarterly(grid: Sequence[Sequence[str]]) -> QuarterlyTable:
+    """Read the quarterly table as /admin/reports/<period>.xlsx writes it (a title naming the quarter, a
+    two-level header, one row per agency). Rows without any figure are agencies that did not report."""
+    table = QuarterlyTable()
+    grid = [[c.strip().replace("\xa0", " ") for c in row] for row in grid]
+    header_at = next((i for i, row in enumerate(grid[:HEADER_SCAN_ROWS])
+                      if any(fold(c) == "co quan" for c in row)), None)
+    if header_at is None or header_at + 1 >= len(grid):
+        table.errors.append(RowError(0, "", "Không tìm thấy dòng tiêu đề có cột “Cơ quan”"))
+        return table
+    for row in grid[:header_at]:
+        for cell in row:
+            if match := _TITLE_PERIOD_RE.search(fold(cell)):
+                table.period = periods.normalize(match.group(1))
+    columns = _quarterly_columns(grid[header_at], grid[header_at + 1])
+    missing = [f for f in QUARTERLY_FIELDS if f not in columns.values()]
+    if "agency" not in columns.values() or missing:
+        names = ", ".join(_QUARTERLY_LABELS[f] for f in missing) or "Cơ quan"
+        table.errors.append(RowError(0, "", f"Thiếu cột: {names}"))
+        return table
+    in_footer = False
+    for index in range(header_at + 2, len(grid)):
+        cells, number = grid[index], index + 1
+        filled = [c for c in cells if c]
+        if not filled:
+            continue
+        if is_footer_line(cells) or (in_footer and len(filled) <= 2):
+            in_footer = True
+            table.skipped.append(number)
+            continue
+        values = {name: (cells[i] if i < len(cells) else "") for i, name in columns.items()}
+        figures: dict[str, int | None] = {}
+        for name in QUARTERLY_FIELDS:
+            raw = values.get(name, "")
+            figures[name] = None
+            if raw:
+                try:
+                    figures[name] = parse_count(raw)
+                except ValueError:
+                    table.errors.append(RowError(number, name, (
+                        f"{_QUARTERLY_LABELS[name]} phải là số nguyên không âm, không phải “{raw}”")))
+        if not values.get("agency"):
+            table.errors.append(RowError(number, "agency", "Thiếu tên cơ quan"))
+            continue
+        given = [v for v in figures.values() if v is not None]
+        if given and len(given) < len(QUARTERLY_FIELDS):
+            absent = ", ".join(_QUARTERLY_LABELS[n] for n, v in figures.items() if v is None)
+            table.errors.append(RowError(number, "", f"Thiếu số liệu: {absent}"))
+        table.rows.append(QuarterlyRow(number, values["agency"], figures if given else {},
+                                       values.get("note") or None))
+    return table
+
+
+def _normalized(period: str) -> str | None:
+    try:
+        return periods.normalize(period)
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------- templates
@@ -884,7 +1043,7 @@ def parse_procedures(
         errors: list[RowError] = []
         error = _collector(errors, number)
 
-        code = _text(row, columns, "code").upper()
+        code = procedure_code(_text(row, columns, "code")) or ""
         if not code:
             error("code", "Thiếu mã thủ tục")
         elif problem := procedure_code_problem(code):

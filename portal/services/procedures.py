@@ -24,6 +24,7 @@ from portal.services.importing import (
     ProcedureRow,
     RowError,
     parse_procedures,
+    procedure_code,
     procedure_code_problem,
     read_table,
 )
@@ -148,6 +149,7 @@ class CatalogueImport:
     procedures_updated: int = 0
     absent: int = 0
     applied: bool = False
+    skipped: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -209,6 +211,7 @@ def plan_import(
     except ImportFileError as exc:
         plan.errors.append(RowError(0, "", str(exc)))
         return plan
+    plan.skipped = table.skipped
     parsed = parse_procedures(table, agencies=agency_lookup(session), default_scope=default_scope)
     plan.rows, plan.errors = parsed.rows, parsed.errors
     if not plan.ok:
@@ -405,7 +408,7 @@ def save_procedure(
     ip: str | None = None,
 ) -> Procedure:
     """Create (procedure None) or update a procedure, audited; the code of an existing one never changes."""
-    code = " ".join((code or "").split()).upper()
+    code = procedure_code(code) or ""
     name = " ".join((name or "").split())
     field = " ".join((field or "").split()) or None
     errors = procedure_errors(session, code=code, name=name, field=field, procedure=procedure)

@@ -17,7 +17,6 @@ A ranking of a period uses the agencies valid on the period's last day (today fo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,7 +39,7 @@ from portal.models import (
 )
 from portal.services import feedback
 from portal.services.availability import day_bounds, local_day
-from portal.services.figures import is_period, period_bounds
+from portal.services.periods import bounds, is_quarter, is_year
 from portal.services.ranking import (
     METRICS,
     NO_ACTIVE_SERVICE,
@@ -57,7 +56,6 @@ DEFAULT_KIND = AGENCY_KINDS[0]
 DEFAULT_METRIC = "services_total"
 CURRENT_DAYS = 30
 NOT_ENOUGH_DATA = "not_enough_data"
-YEAR_PATTERN = re.compile(r"^(\d{4})$")
 
 _SERVICE_METRICS = ("services_total", "services_l3", "services_l4")
 SUPPORTED: dict[tuple[str, str], frozenset[str]] = {
@@ -100,13 +98,11 @@ class Period:
 
 
 def year_period(key: str) -> Period:
-    year = int(key)
-    return Period(key, "year", date(year, 1, 1), date(year, 12, 31))
+    return Period(key, "year", *bounds(key))
 
 
 def quarter_period(key: str) -> Period:
-    first, last = period_bounds(key)
-    return Period(key, "quarter", first, last)
+    return Period(key, "quarter", *bounds(key))
 
 
 def current_period(today: date) -> Period:
@@ -144,13 +140,13 @@ def period_index(session: Session, today: date | None = None) -> PeriodIndex:
     for key, kind in session.execute(
         select(ReportFigure.period, Agency.kind).join(Agency, Agency.id == ReportFigure.agency_id).distinct()
     ):
-        if YEAR_PATTERN.match(key):
+        if is_year(key):
             periods[key] = year_period(key)
             reported.setdefault(key, set()).add(kind)
     for key, kind in session.execute(
         select(QuarterlyReport.period, Agency.kind).join(Agency, Agency.id == QuarterlyReport.agency_id).distinct()
     ):
-        if is_period(key):
+        if is_quarter(key):
             periods[key] = quarter_period(key)
             reported.setdefault(key, set()).add(kind)
     crawled = set()
@@ -159,7 +155,7 @@ def period_index(session: Session, today: date | None = None) -> PeriodIndex:
         .where(ApplicationStat.provenance == "crawled", ApplicationStat.status == "published")
         .distinct()
     ):
-        if is_period(key):
+        if is_quarter(key):
             periods.setdefault(key, quarter_period(key))
             crawled.add(key)
     ordered = sorted(periods.values(), key=lambda p: p.sort_key)

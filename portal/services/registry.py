@@ -19,7 +19,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.crawlers.guard import GuardError, parse_target, resolve_public
-from portal.models import AGENCY_KINDS, SERVICE_STATUSES, Agency, Procedure, Service, User, utcnow
+from portal.models import (
+    AGENCY_KINDS,
+    SERVICE_STATUSES,
+    Agency,
+    ApplicationStat,
+    Procedure,
+    Service,
+    User,
+    utcnow,
+)
 from portal.services import audit, importing, monitor
 from portal.services.addresses import url_key
 from portal.text import fold, query_tokens
@@ -78,9 +87,8 @@ def _resolves_to_private(scheme: str, host: str, port: int, period: int) -> bool
 
 
 def procedure_code_problem(code: str) -> str | None:
-    if importing.PROCEDURE_CODE_RE.match(code):
-        return None
-    return f"Mã thủ tục “{code}” không đúng định dạng (ví dụ 1.000178 hoặc 1.012753.H19)."
+    problem = importing.procedure_code_problem(code)
+    return problem.split(" — ")[0] + "." if problem else None
 
 
 # ---------------------------------------------------------------- services
@@ -104,7 +112,7 @@ class ServiceValues:
         """Whitespace trimmed, empty optional values as None, the procedure code upper-case."""
         return cls(
             agency=agency, name=" ".join((name or "").split()), level=level, url=(url or "").strip(),
-            procedure_code=(procedure_code or "").strip().upper() or None,
+            procedure_code=importing.procedure_code(procedure_code),
             field=" ".join((field or "").split()) or None, legal_basis=(legal_basis or "").strip() or None,
         )
 
@@ -218,6 +226,19 @@ def set_retired(session: Session, service: Service, retired: bool, *, user: User
                  after=service_snapshot(service), ip=ip)
     session.commit()
     return True
+
+
+def imported_counts(session: Session, service_ids: list[int]) -> dict[int, ApplicationStat]:
+    """The newest imported application counts of each service (by period end), by service id."""
+    found: dict[int, ApplicationStat] = {}
+    for start in range(0, len(service_ids), 500):
+        chunk = service_ids[start:start + 500]
+        stmt = (select(ApplicationStat)
+                .where(ApplicationStat.provenance == "imported", ApplicationStat.service_id.in_(chunk))
+                .order_by(ApplicationStat.period_end, ApplicationStat.observed_at, ApplicationStat.id))
+        for stat in session.execute(stmt).scalars():
+            found[stat.service_id] = stat  # type: ignore[index] - filtered on service_id
+    return found
 
 
 def services_query(*, scope: list[int] | None, agency_ids: list[int] | None = None, status: str | None = None,

@@ -111,7 +111,7 @@ def test_officer_edits_services_of_a_sub_unit(db, officer_client, agencies, make
     assert entry.before["name"] == "Đăng ký khai sinh" and entry.after["name"] == "Cấp phiếu lý lịch tư pháp"
     assert entry.before["level"] == 4 and entry.after["level"] == 3
     history = officer_client.get(edit).get_data(as_text=True)
-    assert "service.update" in history and "Cấp phiếu lý lịch tư pháp" in history
+    assert "Sửa dịch vụ" in history and "Cấp phiếu lý lịch tư pháp" in history and "Mức 4 (toàn trình)" in history
 
 
 def test_officer_is_refused_another_agencys_service_and_it_is_audited(db, officer_client, officer, agencies,
@@ -169,7 +169,8 @@ def test_retired_services_leave_the_public_listing_but_keep_their_page(db, clien
     assert link in client.get("/services?q=giay+phep").get_data(as_text=True)
     token = csrf_token(client, "/admin/services")
     assert client.post(f"/admin/services/{service.id}/retire").status_code == 400
-    assert client.post(f"/admin/services/{service.id}/retire", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/admin/services/{service.id}/retire", data={"csrf_token": token, "confirmed": "1"}
+                       ).status_code == 302
     db.session.expire_all()
     assert service.status == "retired" and service.retired_at is not None
     assert link not in client.get("/services?q=giay+phep").get_data(as_text=True)
@@ -253,7 +254,8 @@ def test_retiring_a_down_service_closes_its_incident_and_restoring_starts_afresh
 
     assert "Cấp phép khai thác nước" in failing(admin_client.get("/status").get_data(as_text=True))
     token = csrf_token(admin_client, "/admin/services")
-    assert admin_client.post(f"/admin/services/{service.id}/retire", data={"csrf_token": token}).status_code == 302
+    assert admin_client.post(f"/admin/services/{service.id}/retire", data={"csrf_token": token, "confirmed": "1"}
+                       ).status_code == 302
     db.session.expire_all()
     incident = db.session.execute(select(Incident)).scalar_one()
     assert incident.ended_at is not None and "retired" in incident.detail

@@ -62,7 +62,8 @@ def test_disable_and_enable_a_user(db, admin_client, admin, officer, app):
     officer_client = app.test_client()
     sign_in(officer_client, officer)
     token = csrf_token(admin_client, "/admin/users")
-    assert admin_client.post(f"/admin/users/{officer.id}/disable", data={"csrf_token": token}).status_code == 302
+    assert admin_client.post(f"/admin/users/{officer.id}/disable", data={"csrf_token": token, "confirmed": "1"}
+                       ).status_code == 302
     db.session.expire_all()
     assert not officer.is_enabled
     g.pop("_login_user", None)
@@ -92,7 +93,7 @@ def test_enabling_lifts_a_sign_in_lock(db, admin_client, officer):
 
 def test_an_admin_cannot_disable_themselves(db, admin_client, admin):
     token = csrf_token(admin_client, "/admin/users")
-    response = admin_client.post(f"/admin/users/{admin.id}/disable", data={"csrf_token": token})
+    response = admin_client.post(f"/admin/users/{admin.id}/disable", data={"csrf_token": token, "confirmed": "1"})
     assert response.status_code == 302
     db.session.expire_all()
     assert admin.is_enabled

@@ -80,7 +80,7 @@ def test_officer_cannot_report_for_another_agency(db, officer_client, agencies):
     assert officer_client.get(f"/admin/reports/{PERIOD}/da-nang").status_code == 403
     assert "report.denied" in audit_actions(db)
     assert officer_client.get(f"/admin/reports/{PERIOD}.xlsx").status_code == 403
-    assert officer_client.get("/admin/stat-sources").status_code == 403
+    assert officer_client.get("/admin/figures/held").status_code == 403
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, agencies):
@@ -97,7 +97,8 @@ def test_lock_stops_edits_until_unlocked(db, officer_client, admin, agencies):
     listing = officer_client.get(f"/admin/reports?period={PERIOD}").get_data(as_text=True)
     assert f'action="/admin/reports/{PERIOD}/lock"' in listing and f"/admin/reports/{PERIOD}.xlsx" in listing
     token = csrf_token(officer_client, f"/admin/reports?period={PERIOD}")
-    assert officer_client.post(f"/admin/reports/{PERIOD}/lock", data={"csrf_token": token}).status_code == 302
+    assert officer_client.post(f"/admin/reports/{PERIOD}/lock", data={"csrf_token": token, "confirmed": "1"}
+                       ).status_code == 302
     assert figures.is_locked(db.session, PERIOD)
     db.session.expire_all()
     assert db.session.execute(select(QuarterlyReport)).scalar_one().is_locked

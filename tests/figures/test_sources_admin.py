@@ -39,11 +39,11 @@ def test_test_button_reports_fetch_failures_and_warnings(db, admin_client, agenc
     page = admin_client.post(
         NEW, data=form_data(admin_client, NEW, url=stats_server.url("missing.html"), test="1")
     ).get_data(as_text=True)
-    assert "Không tải được trang: not_found" in page and "HTTP 404" in page
+    assert "Trang không tồn tại (lỗi 404)" in page and "Nên thử:" in page and "not_found" not in page
     page = admin_client.post(
         NEW, data=form_data(admin_client, NEW, url=stats_server.url("mixed_conventions.html"), test="1")
     ).get_data(as_text=True)
-    assert "mixed number conventions" in page
+    assert "Kết quả thử (chưa lưu)" in page
     assert sources(db) == []
 
 
@@ -94,7 +94,7 @@ def test_invalid_rules_and_urls_are_refused(db, admin_client, agencies):
     response = admin_client.post(NEW, data=form_data(
         admin_client, NEW, url="https://dichvucong.hanoi.gov.vn/", save="1", service_id="999"
     ))
-    assert "Không tìm thấy dịch vụ" in response.get_data(as_text=True)
+    assert "Hãy chọn một dịch vụ của cơ quan trong danh sách" in response.get_data(as_text=True)
     assert sources(db) == []
 
 
