@@ -379,14 +379,15 @@ class Checker:
     async def fetch(self, url: str) -> FetchResult:
         return await self._run(url, full_text=True)
 
-    async def _run(self, url: str, full_text: bool, limited: bool = True) -> FetchResult:
+    async def _run(self, url: str, full_text: bool, limited: bool = True, target: Target | None = None) -> FetchResult:
         started = time.monotonic()
         fetched = FetchResult(url, None, None, None, b"", None, None, _result(url, "invalid_url", started))
-        try:
-            target = parse_target(url, self.config.allow_private)
-        except GuardError as exc:
-            fetched.check = _result(url, exc.reason, started, detail=str(exc))
-            return fetched
+        if target is None:
+            try:
+                target = parse_target(url, self.config.allow_private)
+            except GuardError as exc:
+                fetched.check = _result(url, exc.reason, started, detail=str(exc))
+                return fetched
         if self._global is None:
             raise RuntimeError("Checker used outside 'async with'")
         async with contextlib.AsyncExitStack() as limits:
@@ -495,7 +496,7 @@ class SweepCounters:
 class _Host:
     name: str
     limit: float
-    queue: collections.deque[tuple[str, int]] = field(default_factory=collections.deque)
+    queue: collections.deque[tuple[str, Target, int]] = field(default_factory=collections.deque)
     busy: int = 0
     not_before: float = 0.0
     failures: int = 0
@@ -562,7 +563,7 @@ class _Dispatcher:
                 continue
             if not host.queue:
                 self.hosts_with_work += 1
-            host.queue.append((url, 0))
+            host.queue.append((url, target, 0))
             self.queued += 1
             self._wake(host)
 
@@ -592,13 +593,13 @@ class _Dispatcher:
             host.runnable = False
             if not host.queue or host.busy >= host.slots:
                 continue
-            url, attempt = host.queue.popleft()
+            url, target, attempt = host.queue.popleft()
             self.queued -= 1
             if not host.queue:
                 self.hosts_with_work -= 1
             host.busy += 1
-            task = asyncio.ensure_future(self.checker._run(url, full_text=False, limited=False))
-            task.host, task.attempt = host, attempt  # type: ignore[attr-defined]
+            task = asyncio.ensure_future(self.checker._run(url, full_text=False, limited=False, target=target))
+            task.host, task.target, task.attempt = host, target, attempt  # type: ignore[attr-defined]
             self.tasks.add(task)
             self._wake(host, now)
 
@@ -617,7 +618,7 @@ class _Dispatcher:
             host.limit = max(1.0, host.limit / 2)
             if not host.queue:
                 self.hosts_with_work += 1
-            host.queue.appendleft((result.url, attempt + 1))
+            host.queue.appendleft((result.url, task.target, attempt + 1))  # type: ignore[attr-defined]
             self.queued += 1
             self._wake(host)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
@@ -80,6 +81,7 @@ def parse_legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(number)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_host(host: str) -> str:
     """Lower-case, strip brackets and a trailing dot, IDNA-encode, and write numeric IPv4 as a dotted quad."""
     host = host.strip().lower()
@@ -97,6 +99,7 @@ def normalise_host(host: str) -> str:
         return host
 
 
+@functools.lru_cache(maxsize=4096)
 def host_ip(host: str) -> IPAddress | None:
     """The IP address a (normalised or raw) host denotes literally, or None for a name."""
     try:
