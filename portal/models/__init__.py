@@ -6,6 +6,7 @@ from portal.models.audit import AuditLog
 from portal.models.base import Base, utcnow
 from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
 from portal.models.monitoring import ALERT_KINDS, AlertEvent, Check, DailyRollup, Incident, JobLock
+from portal.models.monitoring import MonitorFault, SweepRun
 from portal.models.procedure import CatalogueEntry, Procedure
 from portal.models.report import INDEX_COLUMNS, ReportFigure
 from portal.models.search import install_search
@@ -30,12 +31,14 @@ __all__ = [
     "Check",
     "DailyRollup",
     "Incident",
+    "MonitorFault",
     "Procedure",
     "QuarterLock",
     "QuarterlyReport",
     "ReportFigure",
     "Service",
     "StatSource",
+    "SweepRun",
     "User",
     "install_search",
     "utcnow",
