@@ -625,7 +625,7 @@ class _Dispatcher:
         if fetched.host_fault:
             host.failures += 1
             host.limit = max(1.0, host.limit / 2)
-            if host.failures >= cfg.host_failures and host.failed is None:
+            if cfg.host_failures and host.failures >= cfg.host_failures and host.failed is None:
                 host.failed = result
                 self.counters.failed_hosts[host.name] = result.reason
                 if host.queue:

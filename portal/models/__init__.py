@@ -5,8 +5,16 @@ from portal.models.agency_rollup import AgencyDailyRollup, install_rollup_trigge
 from portal.models.audit import AuditLog
 from portal.models.base import Base, utcnow
 from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
-from portal.models.monitoring import ALERT_KINDS, AlertEvent, Check, DailyRollup, Incident, JobLock
-from portal.models.monitoring import MonitorFault, SweepRun
+from portal.models.monitoring import (
+    ALERT_KINDS,
+    AlertEvent,
+    Check,
+    DailyRollup,
+    Incident,
+    JobLock,
+    MonitorFault,
+    SweepRun,
+)
 from portal.models.procedure import CatalogueEntry, Procedure
 from portal.models.report import INDEX_COLUMNS, ReportFigure
 from portal.models.search import install_search
