@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.formatting import healths, kinds
 from portal.models import Service
 from portal.services import agencies as agency_service
-from portal.services import availability, catalogue, figures
+from portal.services import availability, catalogue, figures, monitor
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
 
 bp = Blueprint("public", __name__)
@@ -54,6 +54,7 @@ def service_detail(service_id: int):
         service=service,
         uptime=availability.uptime_summary(db.session, service),
         days=availability.daily_availability(db.session, service),
+        monitor_fault=monitor.open_fault(db.session),
         **catalogue.service_history(db.session, service),
     )
 
