@@ -555,18 +555,22 @@ class _Sweep:
             self._start_fault("canaries", "every canary URL failed before the sweep")
         elif self.settings.canaries:
             self._end_fault()
-        while True:
-            claimed = [0]
-            try:
-                for result in self.checker(self._urls(claims, claimed), **self.options):
-                    self._take(result)
-                break
-            except Exception as exc:  # noqa: BLE001 - a broken checker must not end the sweep
-                log.warning("checker failed (%s); checking the URLs it left one by one", exc)
-                self._one_by_one()
-                if not claimed[0]:
-                    self.report.note_error(f"checker: {type(exc).__name__}: {exc}")
+        try:
+            while True:
+                claimed = [0]
+                try:
+                    for result in self.checker(self._urls(claims, claimed), **self.options):
+                        self._take(result)
                     break
+                except Exception as exc:  # noqa: BLE001 - a broken checker must not end the sweep
+                    log.warning("checker failed (%s); checking the URLs it left one by one", exc)
+                    self._one_by_one()
+                    if not claimed[0]:
+                        self.report.note_error(f"checker: {type(exc).__name__}: {exc}")
+                        break
+        except BaseException:
+            self._release_claims()
+            raise
         self._decide(final=True)
         self._flush()
         with self.guard:
@@ -576,6 +580,22 @@ class _Sweep:
             if self.progress:
                 self.progress(len(ids))
         self._finish()
+
+    def _release_claims(self) -> None:
+        """A cancelled sweep: record what was checked and make the services it had claimed due again now."""
+        with self.guard:
+            ids = [service_id for ids in self.ids_by_url.values() for service_id in ids]
+            self.ids_by_url = {}
+        try:
+            self._flush()
+        except Exception:  # noqa: BLE001 - releasing the claims matters more
+            log.exception("could not record the last checks of a cancelled sweep")
+        self.session.rollback()
+        for start in range(0, len(ids), 500):
+            self.session.execute(update(Service).where(Service.id.in_(ids[start:start + 500]))
+                                 .values(next_check_at=self.clock()), execution_options={"synchronize_session": False})
+        self.session.commit()
+        log.warning("sweep cancelled: %d claimed services released", len(ids))
 
     def _one_by_one(self) -> None:
         with self.guard:
