@@ -470,12 +470,13 @@ class _Sweep:
                 if not batch:
                     return
                 claimed[0] += len(batch)
-                for service_id, url in batch:
-                    with self.guard:
-                        known = url in self.ids_by_url
+                fresh: list[str] = []
+                with self.guard:
+                    for service_id, url in batch:
+                        if url not in self.ids_by_url:
+                            fresh.append(url)
                         self.ids_by_url.setdefault(url, []).append(service_id)
-                    if not known:
-                        yield url
+                yield from fresh
 
     def _take(self, result: CheckResultLike) -> None:
         with self.guard:
@@ -623,5 +624,8 @@ class _Sweep:
             self.report.throttled_hosts = row.throttled_hosts
         if self.fault is not None and self.fault_confirmed:
             row.monitor_fault_id = self.fault.id
+            self.fault.hosts = max(self.fault.hosts, len(self.hosts))
+            self.fault.failed_hosts = max(self.fault.failed_hosts,
+                                          sum(1 for reached in self.hosts.values() if not reached))
             self.report.monitor_fault = self.fault.id
         self.session.commit()
