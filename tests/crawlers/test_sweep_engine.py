@@ -1,4 +1,4 @@
-"""The checker's per-host engine: fairness, Retry-After, adaptive concurrency, host-wide failures, resolver deadlines."""
+"""The checker's per-host engine: fairness, Retry-After, adaptive concurrency, host-wide failures, resolution."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 import pytest
 from aiohttp import web
 
-from portal.crawlers.checker import CheckerConfig, SweepCounters, check_urls, retry_after_seconds
+from portal.crawlers.checker import SweepCounters, check_urls, retry_after_seconds
 from tests.crawlers.servers import start_app
 
 
