@@ -571,8 +571,19 @@ class _Dispatcher:
         self.counters.inferred += 1
         first = host.failed
         assert first is not None  # noqa: S101 - only called for failed hosts
-        detail = f"inferred from host {host.name}: {self.cfg.host_failures} host-wide failures in a row"
+        detail = (f"inferred from host {host.name}: still refused after its Retry-After wait"
+                  if first.reason == "rate_limited"
+                  else f"inferred from host {host.name}: {self.cfg.host_failures} host-wide failures in a row")
         return CheckResult(url, first.outcome, first.reason, None, 0, None, detail, inferred=True)
+
+    def _give_up(self, host: _Host, result: CheckResult) -> None:
+        """The host's remaining URLs get `result`'s verdict without a request."""
+        host.failed = result
+        if host.queue:
+            self.hosts_with_work -= 1
+        while host.queue:
+            self.results.append(self._inferred(host, host.queue.popleft()[0]))
+            self.queued -= 1
 
     def _wake(self, host: _Host, now: float | None = None) -> None:
         if host.runnable or not host.queue or host.busy >= host.slots:
@@ -626,13 +637,10 @@ class _Dispatcher:
             host.failures += 1
             host.limit = max(1.0, host.limit / 2)
             if cfg.host_failures and host.failures >= cfg.host_failures and host.failed is None:
-                host.failed = result
                 self.counters.failed_hosts[host.name] = result.reason
-                if host.queue:
-                    self.hosts_with_work -= 1
-                while host.queue:
-                    self.results.append(self._inferred(host, host.queue.popleft()[0]))
-                    self.queued -= 1
+                self._give_up(host, result)
+        elif result.reason == "rate_limited" and attempt and cfg.host_failures and host.failed is None:
+            self._give_up(host, result)  # still refused after waiting: the rest would only wait again
         else:
             host.failures = 0
             if result.reason in _SLOWING or (result.http_status or 0) >= 500:

@@ -99,6 +99,12 @@ def test_still_refused_after_the_wait_is_rate_limited_and_degraded(host, config)
     assert always.requests == 2
     assert results[too_long.base + "/b"].reason == "rate_limited"
     assert too_long.requests == 1  # a wait longer than PORTAL_CHECK_RETRY_AFTER_MAX is not waited for
+    # still refused after waiting: the host's other URLs are not waited for again
+    counters = SweepCounters()
+    started = time.monotonic()
+    more = list(check_urls([f"{always.base}/{i}" for i in range(20)], config, counters=counters))
+    assert {(r.outcome, r.reason) for r in more} == {("degraded", "rate_limited")}
+    assert time.monotonic() - started < 3 and counters.inferred >= 15
 
 
 def test_retry_after_header_forms():
