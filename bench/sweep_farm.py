@@ -4,8 +4,9 @@
     python bench/sweep_farm.py --only orders        # one group: orders, hang, limited, memory, crawl
     python bench/sweep_farm.py --memory-urls 100000 --crawl-services 20000
 
-The farm runs in its own process (aiohttp.web, one site per port on 127.0.0.1, fixed latency per
-response); a "host" is one port (the checker's per-host limit keys on host:port). What a URL does is in
+The farm runs in its own processes (aiohttp.web, one site per port on 127.0.0.1, fixed latency per
+response; `--farm-processes`, 4, share the hosts so the servers are not the bottleneck); a "host" is
+one port (the checker's per-host limit keys on host:port). What a URL does is in
 its path: /close/N answers with `Connection: close`, /keep/N keeps the connection alive, /hang/N accepts
 and never answers, /limit/N answers `429 Retry-After: 2`. Orders: interleaved (round-robin over the
 hosts), grouped (host by host, as a catalogue lists its services) and shuffled. Every client runs as a
@@ -285,6 +286,7 @@ def main() -> None:
     parser.add_argument("--hang-timeout", type=float, default=5.0, help="PORTAL_CHECK_READ_TIMEOUT of the runs")
     parser.add_argument("--memory-urls", type=int, default=100_000)
     parser.add_argument("--crawl-services", type=int, default=20_000)
+    parser.add_argument("--farm-processes", type=int, default=4, help="server processes sharing the hosts")
     parser.add_argument("--only", action="append", choices=["orders", "hang", "limited", "memory", "crawl"])
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fill", help=argparse.SUPPRESS)
@@ -297,22 +299,28 @@ def main() -> None:
         fill(args.fill, args.crawl_services, [int(p) for p in args.ports.split(",")])
         return
 
-    farm = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--hosts", str(args.hosts), "--latency-ms", str(args.latency_ms)],
+    shares = [args.hosts // args.farm_processes + (1 if i < args.hosts % args.farm_processes else 0)
+              for i in range(args.farm_processes)]
+    farms = [subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--hosts", str(n), "--latency-ms", str(args.latency_ms)],
         stdout=subprocess.PIPE, text=True,
-    )
+    ) for n in shares if n]
     try:
-        line = farm.stdout.readline() if farm.stdout else ""
-        if not line.startswith("READY "):
-            raise SystemExit(f"farm did not start: {line!r}")
-        ports = [int(p) for p in line.split()[1].split(",")]
+        ports: list[int] = []
+        for farm in farms:
+            line = farm.stdout.readline() if farm.stdout else ""
+            if not line.startswith("READY "):
+                raise SystemExit(f"farm did not start: {line!r}")
+            ports += [int(p) for p in line.split()[1].split(",")]
+        print(f"farm: {len(ports)} hosts in {len(farms)} server processes", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             bench = Bench(args, ports, Path(tmp))
             for name in args.only or ["orders", "hang", "limited", "memory", "crawl"]:
                 getattr(bench, name)()
     finally:
-        farm.terminate()
-        farm.wait(10)
+        for farm in farms:
+            farm.terminate()
+            farm.wait(10)
 
 
 if __name__ == "__main__":
