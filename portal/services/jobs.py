@@ -18,7 +18,7 @@ STATS_LOCK = "stats-crawl"
 
 
 class EngineChecker:
-    """The availability checker of portal.crawlers.checker, configured from PORTAL_CHECK_* (DESIGN §4).
+    """The availability checker of portal.crawlers.checker, configured from PORTAL_CHECK_*.
 
     Sweeps pass `counters` (hosts throttled, checks inferred) and `infer=False` for confirming re-checks,
     which must request every URL."""
