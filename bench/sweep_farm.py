@@ -1,10 +1,17 @@
-"""Time `portal check` against a naive requests+threads sweep on a loopback farm of slow servers.
+"""Time `portal check` and `portal crawl availability` against a naive requests+threads sweep on a loopback farm.
 
-    python bench/sweep_farm.py                       # 10,000 URLs over 40 ports, both clients
-    python bench/sweep_farm.py --urls 100000 --only-portal   # memory figure of the checker
+    python bench/sweep_farm.py                      # every scenario below, 6,000 URLs over 40 hosts
+    python bench/sweep_farm.py --only orders        # one group: orders, hang, limited, memory, crawl
+    python bench/sweep_farm.py --memory-urls 100000 --crawl-services 20000
 
-The farm runs in its own process (aiohttp.web, one site per port, fixed latency per response).
-Each client runs as a child process; its peak RSS comes from os.wait4's rusage for that child.
+The farm runs in its own processes (aiohttp.web, one site per port on 127.0.0.1, fixed latency per
+response; `--farm-processes`, 4, share the hosts so the servers are not the bottleneck); a "host" is
+one port (the checker's per-host limit keys on host:port). What a URL does is in
+its path: /close/N answers with `Connection: close`, /keep/N keeps the connection alive, /hang/N accepts
+and never answers, /limit/N answers `429 Retry-After: 2`. Orders: interleaved (round-robin over the
+hosts), grouped (host by host, as a catalogue lists its services) and shuffled. Every client runs as a
+child process; its peak RSS comes from os.wait4's rusage for that child. The polite limit is
+hosts × per-host connections / latency (40 × 4 / 50 ms = 3,200 checks/s).
 """
 
 from __future__ import annotations
@@ -13,13 +20,16 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 PAGE = (
     "<!doctype html><html><head><meta charset='utf-8'><title>Dịch vụ công {n}</title></head>"
@@ -48,122 +58,269 @@ print(ok)
 async def serve(ports: int, latency: float) -> None:
     from aiohttp import web
 
-    async def handler(request: web.Request) -> web.Response:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        kind, n = request.match_info["kind"], request.match_info["n"]
+        if kind == "hang":
+            await asyncio.Event().wait()
         await asyncio.sleep(latency)
-        return web.Response(
-            text=PAGE.format(n=request.match_info["n"]), content_type="text/html", charset="utf-8"
-        )
+        if kind == "limit":
+            return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "2"})
+        response = web.Response(text=PAGE.format(n=n), content_type="text/html", charset="utf-8")
+        if kind == "close":
+            response.force_close()
+        return response
 
     app = web.Application()
-    app.router.add_get("/svc/{n}", handler)
+    app.router.add_get("/{kind}/{n}", handler)
     runner = web.AppRunner(app, access_log=None, handle_signals=True)
     await runner.setup()
     bound = []
     for _ in range(ports):
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
         await site.start()
         bound.append(site._server.sockets[0].getsockname()[1])  # noqa: SLF001
     print("READY " + ",".join(map(str, bound)), flush=True)
     await asyncio.Event().wait()
 
 
-def run_child(args: list[str], env: dict[str, str], stdout_path: Path) -> tuple[float, int, int, float]:
-    """Run a child to completion; return (seconds, exit status, peak RSS in KiB, CPU seconds)."""
-    with stdout_path.open("wb") as out:
-        started = time.perf_counter()
-        child = subprocess.Popen(args, stdout=out, env=env, cwd=ROOT)
-        _pid, status, usage = os.wait4(child.pid, 0)
-        took = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return took, child.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+def run_child(args: list[str], env: dict[str, str], watch: str | None = None) -> dict[str, object]:
+    """Run a child to completion, reading its stdout as it comes.
+
+    Returns seconds, exit status, peak RSS (KiB), CPU seconds, the lines, and when `watch` is given the
+    time at which the last line not containing `watch` arrived."""
+    started = time.perf_counter()
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, env=env, cwd=ROOT, text=True)
+    lines: list[str] = []
+    last_other = [0.0]
+
+    def reader() -> None:
+        assert child.stdout is not None  # noqa: S101
+        for line in child.stdout:
+            lines.append(line)
+            if watch is not None and watch not in line:
+                last_other[0] = time.perf_counter() - started
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    took = time.perf_counter() - started
+    thread.join()
+    return {
+        "seconds": took, "exit": os.waitstatus_to_exitcode(status), "rss_mb": usage.ru_maxrss / 1024,
+        "cpu": usage.ru_utime + usage.ru_stime, "lines": lines, "last_other": last_other[0],
+    }
+
+
+def url_list(ports: list[int], count: int, order: str, kind: str, special: dict[int, str] | None = None) -> list[str]:
+    """`count` URLs spread evenly over the ports, in the given order; `special` maps port index → kind."""
+    special = special or {}
+    hosts = len(ports)
+    per = [count // hosts + (1 if h < count % hosts else 0) for h in range(hosts)]
+    urls: list[str] = []
+    if order == "interleaved":
+        i = 0
+        while len(urls) < count:
+            h = i % hosts
+            if per[h] > 0:
+                per[h] -= 1
+                urls.append(f"http://127.0.0.1:{ports[h]}/{special.get(h, kind)}/{i}")
+            i += 1
+        return urls
+    n = 0
+    for h in range(hosts):
+        for _ in range(per[h]):
+            urls.append(f"http://127.0.0.1:{ports[h]}/{special.get(h, kind)}/{n}")
+            n += 1
+    if order == "shuffled":
+        random.Random(17).shuffle(urls)  # noqa: S311 - benchmark input
+    return urls
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, ports: list[int], work: Path) -> None:
+        self.args, self.ports, self.work = args, ports, work
+        self.concurrency = args.per_host * len(ports)
+        self.polite = len(ports) * args.per_host / (args.latency_ms / 1000)
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "PORTAL_CHECK_CONCURRENCY": str(self.concurrency),
+            "PORTAL_CHECK_PER_HOST": str(args.per_host),
+            "PORTAL_ALLOW_PRIVATE_ADDRESSES": "1",
+            "PORTAL_CHECK_READ_TIMEOUT": str(args.hang_timeout),
+            "PORTAL_CHECK_DEADLINE": str(args.hang_timeout * 2),
+        }
+
+    def write(self, urls: list[str], name: str) -> Path:
+        path = self.work / name
+        path.write_text("".join(u + "\n" for u in urls))
+        return path
+
+    def portal(self, urls: list[str], label: str, watch: str | None = None) -> dict[str, object]:
+        path = self.write(urls, "portal.txt")
+        run = run_child([sys.executable, "-m", "portal.commands.check", "--file", str(path), "--json"],
+                        self.env, watch)
+        reasons: dict[str, int] = {}
+        for row in run["lines"]:  # type: ignore[union-attr]
+            reason = json.loads(row)["reason"]
+            reasons[reason] = reasons.get(reason, 0) + 1
+        rate = len(urls) / run["seconds"]  # type: ignore[operator]
+        run["rate"] = rate
+        print(f"  portal check   {label:<34} {run['seconds']:6.2f} s {rate:7.0f} checks/s "
+              f"({rate / self.polite:4.0%} of polite)  CPU {run['cpu']:5.1f} s  RSS {run['rss_mb']:6.1f} MB  "
+              f"{reasons}", flush=True)
+        return run
+
+    def naive(self, urls: list[str], label: str) -> dict[str, object]:
+        path = self.write(urls, "naive.txt")
+        run = run_child([sys.executable, "-c", NAIVE, str(path), str(self.concurrency)], self.env)
+        rate = len(urls) / run["seconds"]  # type: ignore[operator]
+        run["rate"] = rate
+        print(f"  naive threads  {label:<34} {run['seconds']:6.2f} s {rate:7.0f} checks/s "
+              f"({rate / self.polite:4.0%} of polite)  CPU {run['cpu']:5.1f} s  RSS {run['rss_mb']:6.1f} MB  "
+              f"200s {''.join(run['lines']).strip()}", flush=True)  # type: ignore[arg-type]
+        return run
+
+    def orders(self) -> None:
+        n = self.args.urls
+        print(f"\n[orders] {n} URLs over {len(self.ports)} hosts, {self.args.latency_ms:g} ms per answer, "
+              f"concurrency {self.concurrency}, per host {self.args.per_host}; polite limit {self.polite:.0f}/s")
+        for kind in ("close", "keep"):
+            for order in ("grouped", "interleaved", "shuffled"):
+                urls = url_list(self.ports, n, order, kind)
+                label = f"{order}, {'Connection: close' if kind == 'close' else 'keep-alive'}"
+                mine = self.portal(urls, label)
+                if order == "grouped" or (order == "interleaved" and kind == "keep"):
+                    theirs = self.naive(urls, label)
+                    print(f"  → ratio portal/naive {mine['rate'] / theirs['rate']:.2f}x; "  # type: ignore[operator]
+                          f"portal at {mine['rate'] / self.polite:.0%} of the polite limit")  # type: ignore[operator]
+
+    def hang(self) -> None:
+        n = self.args.urls
+        print(f"\n[hang] 1 of {len(self.ports)} hosts accepts and never answers (read timeout "
+              f"{self.args.hang_timeout:g} s); {n} URLs grouped by host, Connection: close")
+        with_hang = url_list(self.ports, n, "grouped", "close", {0: "hang"})
+        others = [u for u in with_hang if "/hang/" not in u]
+        alone = self.portal(others, f"the other {len(self.ports) - 1} hosts alone")
+        mixed = self.portal(with_hang, "with the hanging host", watch="/hang/")
+        print(f"  → the other hosts' URLs finished after {mixed['last_other']:.2f} s with the hanging host vs "
+              f"{alone['seconds']:.2f} s without: {mixed['last_other'] / alone['seconds']:.2f}x "  # type: ignore[operator]
+              f"(target ≤ 1.2x)")
+
+    def limited(self) -> None:
+        n = self.args.urls
+        print(f"\n[limited] 1 of {len(self.ports)} hosts answers 429 Retry-After: 2; {n} URLs grouped, "
+              "Connection: close")
+        urls = url_list(self.ports, n, "grouped", "close", {0: "limit"})
+        others = [u for u in urls if "/limit/" not in u]
+        alone = self.portal(others, f"the other {len(self.ports) - 1} hosts alone")
+        mixed = self.portal(urls, "with the rate-limited host", watch="/limit/")
+        self.naive(urls, "with the rate-limited host")
+        print(f"  → the other hosts' URLs finished after {mixed['last_other']:.2f} s vs {alone['seconds']:.2f} s "
+              f"without: {mixed['last_other'] / alone['seconds']:.2f}x")  # type: ignore[operator]
+
+    def memory(self) -> None:
+        n = self.args.memory_urls
+        print(f"\n[memory] {n} URLs over {len(self.ports)} hosts, shuffled, keep-alive")
+        run = self.portal(url_list(self.ports, n, "shuffled", "keep"), f"{n} URLs")
+        print(f"  → peak RSS {run['rss_mb']:.1f} MB (target < 300 MB)")
+
+    def crawl(self) -> None:
+        from bench._common import database, postgres_reachable
+
+        n = self.args.crawl_services
+        backends = ["sqlite"] + (["postgresql"] if postgres_reachable() else [])
+        print(f"\n[crawl] portal crawl availability over {n} services grouped by agency "
+              f"({len(self.ports)} agencies, one host each, Connection: close), database writes included")
+        for backend in backends:
+            with database(backend, "sweep_farm") as url:
+                env = {**self.env, "DATABASE_URL": url}
+                subprocess.run([sys.executable, "-m", "portal.cli", "db", "upgrade"], env=env, cwd=ROOT,
+                               check=True, capture_output=True)
+                subprocess.run([sys.executable, __file__, "--fill", url, "--crawl-services", str(n),
+                                "--ports", ",".join(map(str, self.ports))], env=env, cwd=ROOT, check=True)
+                run = run_child([sys.executable, "-m", "portal.cli", "crawl", "availability"], env)
+                rate = n / run["seconds"]  # type: ignore[operator]
+                print(f"  {backend:<10} {run['seconds']:6.2f} s {rate:7.0f} checks/s ({rate / self.polite:4.0%} of "
+                      f"polite; target ≥ 50 %)  CPU {run['cpu']:5.1f} s  RSS {run['rss_mb']:6.1f} MB  "
+                      f"exit {run['exit']}  {''.join(run['lines']).strip()[-200:]}", flush=True)
+
+
+def fill(url: str, services: int, ports: list[int]) -> None:
+    """One agency per port with its services on that port, listed agency by agency."""
+    os.environ["DATABASE_URL"] = url
+    from sqlalchemy import insert
+
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models import Agency, Service
+
+    app = create_app()
+    with app.app_context():
+        rows = []
+        for i, _port in enumerate(ports):
+            agency = Agency(code=f"farm-{i}", name=f"Cơ quan thử {i}", kind="province")
+            db.session.add(agency)
+            rows.append(agency)
+        db.session.flush()
+        per = services // len(ports)
+        batch = []
+        for i, agency in enumerate(rows):
+            for j in range(per):
+                name = f"Dịch vụ {i}-{j}"
+                batch.append({"agency_id": agency.id, "name": name, "name_lower": name.lower(), "name_folded": name,
+                              "level": 3, "url": f"http://127.0.0.1:{ports[i]}/close/{i * per + j}",
+                              "status": "active", "is_sample": True, "health": "unknown",
+                              "consecutive_failures": 0})
+        db.session.execute(insert(Service), batch)
+        db.session.commit()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--urls", type=int, default=10_000)
-    parser.add_argument("--ports", type=int, default=40)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--urls", type=int, default=6_000)
+    parser.add_argument("--hosts", type=int, default=40)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--per-host", type=int, default=4)
-    parser.add_argument("--only-portal", action="store_true")
+    parser.add_argument("--hang-timeout", type=float, default=5.0, help="PORTAL_CHECK_READ_TIMEOUT of the runs")
+    parser.add_argument("--memory-urls", type=int, default=100_000)
+    parser.add_argument("--crawl-services", type=int, default=20_000)
+    parser.add_argument("--farm-processes", type=int, default=4, help="server processes sharing the hosts")
+    parser.add_argument("--only", action="append", choices=["orders", "hang", "limited", "memory", "crawl"])
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fill", help=argparse.SUPPRESS)
+    parser.add_argument("--ports", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.ports, args.latency_ms / 1000))
+        asyncio.run(serve(args.hosts, args.latency_ms / 1000))
+        return
+    if args.fill:
+        fill(args.fill, args.crawl_services, [int(p) for p in args.ports.split(",")])
         return
 
-    farm = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--serve",
-            "--ports",
-            str(args.ports),
-            "--latency-ms",
-            str(args.latency_ms),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    shares = [args.hosts // args.farm_processes + (1 if i < args.hosts % args.farm_processes else 0)
+              for i in range(args.farm_processes)]
+    farms = [subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--hosts", str(n), "--latency-ms", str(args.latency_ms)],
+        stdout=subprocess.PIPE, text=True,
+    ) for n in shares if n]
     try:
-        line = farm.stdout.readline() if farm.stdout else ""
-        if not line.startswith("READY "):
-            raise SystemExit(f"farm did not start: {line!r}")
-        ports = [int(p) for p in line.split()[1].split(",")]
-        concurrency = args.per_host * len(ports)
+        ports: list[int] = []
+        for farm in farms:
+            line = farm.stdout.readline() if farm.stdout else ""
+            if not line.startswith("READY "):
+                raise SystemExit(f"farm did not start: {line!r}")
+            ports += [int(p) for p in line.split()[1].split(",")]
+        print(f"farm: {len(ports)} hosts in {len(farms)} server processes", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            url_file = work / "urls.txt"
-            with url_file.open("w") as fh:
-                for i in range(args.urls):
-                    fh.write(f"http://127.0.0.1:{ports[i % len(ports)]}/svc/{i}\n")
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(ROOT),
-                "PORTAL_CHECK_CONCURRENCY": str(concurrency),
-                "PORTAL_CHECK_PER_HOST": str(args.per_host),
-                "PORTAL_ALLOW_PRIVATE_ADDRESSES": "1",
-            }
-            print(
-                f"farm: {args.urls} URLs over {len(ports)} ports, {args.latency_ms:g} ms latency; "
-                f"concurrency {concurrency}, per host {args.per_host}"
-            )
-            ideal = args.urls / (concurrency / (args.latency_ms / 1000))
-            print(f"lower bound from latency and limits: {ideal:.1f} s ({args.urls / ideal:.0f} checks/s)")
-
-            portal_out = work / "portal.jsonl"
-            took, code, rss, cpu = run_child(
-                [sys.executable, "-m", "portal.commands.check", "--file", str(url_file), "--json"],
-                env,
-                portal_out,
-            )
-            reasons: dict[str, int] = {}
-            with portal_out.open() as fh:
-                for row in fh:
-                    reason = json.loads(row)["reason"]
-                    reasons[reason] = reasons.get(reason, 0) + 1
-            portal_rate = args.urls / took
-            print(
-                f"portal check: {took:6.2f} s  {portal_rate:7.0f} checks/s  CPU {cpu:5.1f} s  "
-                f"peak RSS {rss / 1024:6.1f} MB  exit {code}  reasons {reasons}"
-            )
-            if args.only_portal:
-                return
-            naive_out = work / "naive.txt"
-            took_n, code_n, rss_n, cpu_n = run_child(
-                [sys.executable, "-c", NAIVE, str(url_file), str(concurrency)], env, naive_out
-            )
-            ok_n = naive_out.read_text().strip()
-            naive_rate = args.urls / took_n
-            print(
-                f"naive requests+threads: {took_n:6.2f} s  {naive_rate:7.0f} checks/s  CPU {cpu_n:5.1f} s  "
-                f"peak RSS {rss_n / 1024:6.1f} MB  exit {code_n}  200s {ok_n}"
-            )
-            print(f"ratio portal/naive: {portal_rate / naive_rate:.2f}x")
+            bench = Bench(args, ports, Path(tmp))
+            for name in args.only or ["orders", "hang", "limited", "memory", "crawl"]:
+                getattr(bench, name)()
     finally:
-        farm.terminate()
-        farm.wait(10)
+        for farm in farms:
+            farm.terminate()
+            farm.wait(10)
 
 
 if __name__ == "__main__":

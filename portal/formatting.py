@@ -79,6 +79,7 @@ _REASONS = {
     "tls_error": _l("Lỗi chứng chỉ/TLS"),
     "too_many_redirects": _l("Chuyển hướng quá nhiều lần"),
     "challenge": _l("Bị chặn bởi tường lửa chống bot"),
+    "rate_limited": _l("Máy chủ giới hạn tần suất truy cập"),
     "empty_response": _l("Trang trống"),
     "blocked_address": _l("Địa chỉ nội bộ bị chặn"),
     "invalid_url": _l("Địa chỉ không hợp lệ"),

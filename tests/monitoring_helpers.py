@@ -38,7 +38,7 @@ class FakeChecker:
 
     def __call__(self, urls):
         self.calls.append(list(urls))
-        for url in urls:
+        for url in self.calls[-1]:
             if url in self.raise_for:
                 raise RuntimeError(f"checker exploded on {url}")
             yield result(url, self.reason_for(url))

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from portal.extensions import db
 from portal.formatting import health_label, healths, kinds, reason_label, reasons
 from portal.services import agencies as agency_service
+from portal.services import monitor
 from portal.services import status as status_service
 from portal.services.search import QueryError
 from portal.web import public_url_for
@@ -34,6 +35,7 @@ def index():
         kinds=kinds(),
         healths=[(k, v) for k, v in healths() if k in status_service.FAILING],
         reasons=reasons(status_service.REASONS),
+        monitor_fault=monitor.open_fault(db.session),
     ), (400 if error else 200)
 
 

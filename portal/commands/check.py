@@ -47,7 +47,7 @@ def check_command(urls: tuple[str, ...], url_file: IO[str] | None, as_json: bool
 
     Configuration comes from the PORTAL_CHECK_* and PORTAL_ALLOW_PRIVATE_ADDRESSES environment
     variables. Results stream in completion order, not input order. Exit status: 0 when every URL is
-    up or degraded (slow, challenge), 1 when any URL is down, 2 on a usage error.
+    up or degraded (slow, challenge, rate_limited), 1 when any URL is down, 2 on a usage error.
     """
     if not urls and url_file is None:
         raise click.UsageError("give at least one URL or --file FILE")

@@ -42,5 +42,10 @@ def availability_command(agency_code: str | None, worker: bool) -> None:
         click.echo("Another sweep is still running; not started.", err=True)
         sys.exit(1)
     click.echo(f"Checked {report.checked} services; {report.errors} errors; {report.alerts} alerts.")
+    if report.inferred or report.throttled_hosts:
+        click.echo(f"{report.inferred} failures inferred from their host; {report.throttled_hosts} hosts throttled.")
+    if report.monitor_fault:
+        click.echo(f"Monitor fault #{report.monitor_fault}: the monitor could not reach the network; "
+                   "no health state moved.", err=True)
     for message in report.error_messages:
         click.echo(f"  {message}", err=True)

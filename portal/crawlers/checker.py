@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import email.utils
 import itertools
 import queue
 import socket
@@ -45,6 +47,9 @@ class CheckerConfig:
     allow_private: bool = False
     user_agent: str = DEFAULT_USER_AGENT
     ca_file: str | None = None
+    retry_after_max: float = 10.0
+    host_failures: int = 3
+    window: int = 50_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, Any]) -> CheckerConfig:
@@ -58,6 +63,9 @@ class CheckerConfig:
             "PORTAL_CHECK_READ_TIMEOUT": ("read_timeout", float),
             "PORTAL_CHECK_DEADLINE": ("deadline", float),
             "PORTAL_CHECK_SLOW_MS": ("slow_ms", int),
+            "PORTAL_CHECK_RETRY_AFTER_MAX": ("retry_after_max", float),
+            "PORTAL_CHECK_HOST_FAILURES": ("host_failures", int),
+            "PORTAL_CHECK_WINDOW": ("window", int),
         }
         for variable, (attribute, convert) in numbers.items():
             raw = str(environ.get(variable) or "").strip()
@@ -87,6 +95,8 @@ class CheckResult:
     elapsed_ms: int
     final_url: str | None
     detail: str | None = None
+    inferred: bool = False
+    retry_after: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of `portal check --json` (DESIGN §4), without `detail`."""
@@ -111,22 +121,78 @@ class FetchResult:
     encoding: str | None
     check: CheckResult
     headers: Mapping[str, str] = field(default_factory=dict)
+    host_fault: bool = False
 
 
 class TooManyRedirects(Exception):
     """Redirect loop, or more hops than allowed."""
 
 
-class GuardedResolver(AbstractResolver):
-    """aiohttp resolver whose only answers are addresses the guard has vetted (one lookup, no rebinding)."""
+Lookup = Callable[[str, int, int], list[Any]]
 
-    def __init__(self, allow_private: bool) -> None:
+
+def _system_lookup(host: str, port: int, family: int) -> list[Any]:
+    return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if not future.done():
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp resolver whose only answers are addresses the guard has vetted (one lookup, no rebinding).
+
+    Each host is looked up once for the resolver's life (a sweep); the system lookup runs in a daemon
+    thread, at most `max_lookups` at a time, and is given up after `timeout` seconds (`dns_error`)."""
+
+    def __init__(self, allow_private: bool, timeout: float = 5.0, lookup: Lookup | None = None,
+                 max_lookups: int = 16) -> None:
         self.allow_private = allow_private
+        self.timeout = timeout
+        self._lookup = lookup or _system_lookup
+        self._max_lookups = max_lookups
+        self._slots: asyncio.Semaphore | None = None
+        self._cache: dict[tuple[str, int], asyncio.Future[list[tuple[int, str]]]] = {}
+
+    async def _threaded(self, host: str, port: int, family: int) -> list[Any]:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._max_lookups)
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            future: asyncio.Future[list[Any]] = loop.create_future()
+
+            def work() -> None:
+                try:
+                    outcome: tuple[bool, Any] = (True, self._lookup(host, port, family))
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine
+                    outcome = (False, exc)
+                with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+                    loop.call_soon_threadsafe(_settle, future, *outcome)
+
+            threading.Thread(target=work, name="portal-resolve", daemon=True).start()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await future
+            except TimeoutError:
+                raise socket.gaierror(
+                    socket.EAI_AGAIN, f"no answer from the resolver for {host} within {self.timeout:g} s"
+                ) from None
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        answers = await resolve_host(host, port, self.allow_private, family)
+        key = (host, int(family))
+        pending = self._cache.get(key)
+        if pending is None:
+            pending = self._cache[key] = asyncio.ensure_future(
+                resolve_host(host, port, self.allow_private, family, self._threaded)
+            )
+            pending.add_done_callback(lambda f: f.cancelled() or f.exception())
+        answers = await asyncio.shield(pending)
         return [
             ResolveResult(
                 hostname=host,
@@ -140,7 +206,9 @@ class GuardedResolver(AbstractResolver):
         ]
 
     async def close(self) -> None:
-        return None
+        for pending in self._cache.values():
+            pending.cancel()
+        self._cache.clear()
 
 
 class _HostLimiter:
@@ -237,11 +305,40 @@ def _exception_reason(exc: BaseException) -> tuple[str, str]:
     return "connection_error", detail
 
 
+HOST_WIDE_REASONS = frozenset({"dns_error", "connection_error", "timeout", "tls_error"})
+
+
+def _host_wide(exc: BaseException, reason: str, fetched: FetchResult) -> bool:
+    """A failure of the host rather than of the path: no name, no connection, no TLS, or no answer at all."""
+    if reason not in HOST_WIDE_REASONS:
+        return False
+    if reason == "timeout":
+        return fetched.http_status is None
+    return True
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
 class Checker:
     """One shared keep-alive session with global and per-host limits; use as an async context manager."""
 
-    def __init__(self, config: CheckerConfig | None = None) -> None:
+    def __init__(self, config: CheckerConfig | None = None, *, lookup: Lookup | None = None) -> None:
         self.config = config or CheckerConfig()
+        self._lookup = lookup
         self._session: aiohttp.ClientSession | None = None
         self._global: asyncio.Semaphore | None = None
         self._hosts = _HostLimiter(self.config.per_host)
@@ -252,7 +349,7 @@ class Checker:
         connector = aiohttp.TCPConnector(
             limit=cfg.concurrency,
             limit_per_host=cfg.per_host,
-            resolver=GuardedResolver(cfg.allow_private),
+            resolver=GuardedResolver(cfg.allow_private, min(cfg.connect_timeout, cfg.deadline), self._lookup),
             ttl_dns_cache=30,
             ssl=context,
             keepalive_timeout=30,
@@ -286,17 +383,21 @@ class Checker:
     async def fetch(self, url: str) -> FetchResult:
         return await self._run(url, full_text=True)
 
-    async def _run(self, url: str, full_text: bool) -> FetchResult:
+    async def _run(self, url: str, full_text: bool, limited: bool = True, target: Target | None = None) -> FetchResult:
         started = time.monotonic()
         fetched = FetchResult(url, None, None, None, b"", None, None, _result(url, "invalid_url", started))
-        try:
-            target = parse_target(url, self.config.allow_private)
-        except GuardError as exc:
-            fetched.check = _result(url, exc.reason, started, detail=str(exc))
-            return fetched
+        if target is None:
+            try:
+                target = parse_target(url, self.config.allow_private)
+            except GuardError as exc:
+                fetched.check = _result(url, exc.reason, started, detail=str(exc))
+                return fetched
         if self._global is None:
             raise RuntimeError("Checker used outside 'async with'")
-        async with self._global, self._hosts.hold((target.host, target.port)):
+        async with contextlib.AsyncExitStack() as limits:
+            if limited:
+                await limits.enter_async_context(self._global)
+                await limits.enter_async_context(self._hosts.hold((target.host, target.port)))
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.config.deadline):
@@ -305,6 +406,7 @@ class Checker:
                 reason, detail = _exception_reason(exc)
                 if isinstance(exc, TimeoutError) and time.monotonic() - started >= self.config.deadline:
                     detail = f"deadline of {self.config.deadline:g} s exceeded"
+                fetched.host_fault = _host_wide(exc, reason, fetched)
                 fetched.check = _result(
                     url, reason, started, fetched.http_status, fetched.final_url, detail=detail
                 )
@@ -315,6 +417,8 @@ class Checker:
             fetched.http_status or 0, fetched.headers, text[:CLASSIFY_LIMIT], elapsed, self.config
         )
         fetched.check = CheckResult(url, outcome, reason, fetched.http_status, elapsed, fetched.final_url)
+        if fetched.http_status in (429, 503):
+            fetched.check.retry_after = retry_after_seconds(fetched.headers.get("Retry-After"))
         if not full_text:
             fetched.body, fetched.text = b"", None
         return fetched
@@ -382,54 +486,234 @@ def _result(
     return CheckResult(url, REASON_OUTCOMES[reason], reason, status, _ms(started), final_url, detail)
 
 
-async def check_many(urls: Iterable[str], config: CheckerConfig | None = None) -> AsyncIterator[CheckResult]:
-    """Check URLs with a bounded worker pool, yielding results in completion order (memory stays flat)."""
-    config = config or CheckerConfig()
-    loop = asyncio.get_running_loop()
-    source = iter(urls)
-    workers_n = max(1, config.concurrency)
-    todo: asyncio.Queue[str | None] = asyncio.Queue(maxsize=workers_n * 2)
-    done: asyncio.Queue[CheckResult | None] = asyncio.Queue(maxsize=workers_n * 2)
+@dataclass
+class SweepCounters:
+    """What the engine did besides checking: hosts it waited for, checks it inferred, hosts it gave up on."""
 
-    async def feed() -> None:
-        while True:
-            batch = await loop.run_in_executor(None, lambda: list(itertools.islice(source, 256)))
-            if not batch:
-                break
-            for url in batch:
-                await todo.put(url)
-        for _ in range(workers_n):
-            await todo.put(None)
+    throttled_hosts: set[str] = field(default_factory=set)
+    retried: int = 0
+    inferred: int = 0
+    failed_hosts: dict[str, str] = field(default_factory=dict)
 
-    async def work(checker: Checker) -> None:
-        while (url := await todo.get()) is not None:
-            await done.put(await checker.check(url))
-        await done.put(None)
 
-    async with Checker(config) as checker:
-        tasks = [asyncio.create_task(feed())]
-        tasks += [asyncio.create_task(work(checker)) for _ in range(workers_n)]
+@dataclass(eq=False)
+class _Host:
+    name: str
+    limit: float
+    queue: collections.deque[tuple[str, Target, int]] = field(default_factory=collections.deque)
+    busy: int = 0
+    not_before: float = 0.0
+    failures: int = 0
+    failed: CheckResult | None = None
+    runnable: bool = False
+
+    @property
+    def slots(self) -> int:
+        return max(1, int(self.limit))
+
+
+_SLOWING = frozenset({"timeout", "connection_error", "rate_limited", "slow"})
+
+
+class _Dispatcher:
+    """Per-host queues fed from a bounded window of the input, started round-robin on hosts with a free slot.
+
+    The global limit counts checks in flight only; a host adapts its own limit between 1 and `per_host`
+    (halved when its answers slow down or fail, grown by one per window of good answers), waits out a
+    `Retry-After`, and after `host_failures` host-wide failures in a row its remaining URLs are inferred."""
+
+    def __init__(self, checker: Checker, urls: Iterable[str], counters: SweepCounters) -> None:
+        self.checker = checker
+        self.cfg = checker.config
+        self.source = iter(urls)
+        self.counters = counters
+        self.hosts: dict[tuple[str, int], _Host] = {}
+        self.runnable: collections.deque[_Host] = collections.deque()
+        self.waiting: set[_Host] = set()
+        self.results: collections.deque[CheckResult] = collections.deque()
+        self.tasks: set[asyncio.Future[Any]] = set()
+        self.reader: asyncio.Future[list[str]] | None = None
+        self.exhausted = False
+        self.queued = 0
+        self.hosts_with_work = 0
+
+    def _wants_input(self) -> bool:
+        if self.exhausted or self.reader is not None or self.queued >= self.cfg.window:
+            return False
+        target = 2 * self.cfg.concurrency
+        return self.queued < target or self.hosts_with_work * self.cfg.per_host < target
+
+    def _read(self) -> list[str]:
+        return list(itertools.islice(self.source, 512))
+
+    def _take(self, batch: list[str]) -> None:
+        if not batch:
+            self.exhausted = True
+            return
+        allow = self.cfg.allow_private
+        for url in batch:
+            try:
+                target = parse_target(url, allow)
+            except GuardError as exc:
+                self.results.append(_result(url, exc.reason, time.monotonic(), detail=str(exc)))
+                continue
+            key = (target.host, target.port)
+            host = self.hosts.get(key)
+            if host is None:
+                name = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+                host = self.hosts[key] = _Host(name, float(self.cfg.per_host))
+            if host.failed is not None:
+                self.results.append(self._inferred(host, url))
+                continue
+            if not host.queue:
+                self.hosts_with_work += 1
+            host.queue.append((url, target, 0))
+            self.queued += 1
+            self._wake(host)
+
+    def _inferred(self, host: _Host, url: str) -> CheckResult:
+        self.counters.inferred += 1
+        first = host.failed
+        assert first is not None  # noqa: S101 - only called for failed hosts
+        detail = (f"inferred from host {host.name}: still refused after its Retry-After wait"
+                  if first.reason == "rate_limited"
+                  else f"inferred from host {host.name}: {self.cfg.host_failures} host-wide failures in a row")
+        return CheckResult(url, first.outcome, first.reason, None, 0, None, detail, inferred=True)
+
+    def _give_up(self, host: _Host, result: CheckResult) -> None:
+        """The host's remaining URLs get `result`'s verdict without a request."""
+        host.failed = result
+        if host.queue:
+            self.hosts_with_work -= 1
+        while host.queue:
+            self.results.append(self._inferred(host, host.queue.popleft()[0]))
+            self.queued -= 1
+
+    def _wake(self, host: _Host, now: float | None = None) -> None:
+        if host.runnable or not host.queue or host.busy >= host.slots:
+            return
+        if host.not_before > (time.monotonic() if now is None else now):
+            self.waiting.add(host)
+            return
+        host.runnable = True
+        self.runnable.append(host)
+
+    def _dispatch(self) -> None:
+        now = time.monotonic()
+        for host in [h for h in self.waiting if h.not_before <= now]:
+            self.waiting.discard(host)
+            self._wake(host, now)
+        while self.runnable and len(self.tasks) < self.cfg.concurrency:
+            host = self.runnable.popleft()
+            host.runnable = False
+            if not host.queue or host.busy >= host.slots:
+                continue
+            url, target, attempt = host.queue.popleft()
+            self.queued -= 1
+            if not host.queue:
+                self.hosts_with_work -= 1
+            host.busy += 1
+            task = asyncio.ensure_future(self.checker._run(url, full_text=False, limited=False, target=target))
+            task.host, task.target, task.attempt = host, target, attempt  # type: ignore[attr-defined]
+            self.tasks.add(task)
+            self._wake(host, now)
+
+    def _finished(self, task: asyncio.Future[FetchResult]) -> None:
+        host: _Host = task.host  # type: ignore[attr-defined]
+        attempt: int = task.attempt  # type: ignore[attr-defined]
+        host.busy -= 1
+        fetched = task.result()
+        result = fetched.check
+        cfg = self.cfg
+        wait = result.retry_after
+        if wait is not None and attempt == 0 and wait <= cfg.retry_after_max:
+            self.counters.throttled_hosts.add(host.name)
+            self.counters.retried += 1
+            host.not_before = max(host.not_before, time.monotonic() + wait)
+            host.limit = max(1.0, host.limit / 2)
+            if not host.queue:
+                self.hosts_with_work += 1
+            host.queue.appendleft((result.url, task.target, attempt + 1))  # type: ignore[attr-defined]
+            self.queued += 1
+            self._wake(host)
+            return
+        if fetched.host_fault:
+            host.failures += 1
+            host.limit = max(1.0, host.limit / 2)
+            if cfg.host_failures and host.failures >= cfg.host_failures and host.failed is None:
+                self.counters.failed_hosts[host.name] = result.reason
+                self._give_up(host, result)
+        elif result.reason == "rate_limited" and attempt and cfg.host_failures and host.failed is None:
+            self._give_up(host, result)  # still refused after waiting: the rest would only wait again
+        else:
+            host.failures = 0
+            if result.reason in _SLOWING or (result.http_status or 0) >= 500:
+                host.limit = max(1.0, host.limit / 2)
+                if result.reason == "rate_limited":
+                    self.counters.throttled_hosts.add(host.name)
+            else:
+                host.limit = min(float(cfg.per_host), host.limit + 1 / host.limit)
+        self.results.append(result)
+        self._wake(host)
+
+    async def run(self) -> AsyncIterator[CheckResult]:
+        loop = asyncio.get_running_loop()
         try:
-            finished = 0
-            while finished < workers_n:
-                item = await done.get()
-                if item is None:
-                    finished += 1
-                else:
-                    yield item
-                if tasks[0].done() and tasks[0].exception() is not None:
-                    raise tasks[0].exception()  # type: ignore[misc]
+            while True:
+                if self._wants_input():
+                    self.reader = loop.run_in_executor(None, self._read)
+                self._dispatch()
+                while self.results:
+                    yield self.results.popleft()
+                if self.exhausted and not self.tasks and not self.queued and self.reader is None:
+                    return
+                waits: set[asyncio.Future[Any]] = set(self.tasks)
+                if self.reader is not None:
+                    waits.add(self.reader)
+                timeout = None
+                if self.waiting:
+                    timeout = max(0.0, min(h.not_before for h in self.waiting) - time.monotonic())
+                if not waits:
+                    await asyncio.sleep(timeout or 0)
+                    continue
+                done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task is self.reader:
+                        self.reader = None
+                        self._take(task.result())
+                    else:
+                        self.tasks.discard(task)
+                        self._finished(task)
         finally:
-            for task in tasks:
+            pending = [*self.tasks, *([self.reader] if self.reader is not None else [])]
+            for task in pending:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def check_many(
+    urls: Iterable[str],
+    config: CheckerConfig | None = None,
+    *,
+    counters: SweepCounters | None = None,
+    lookup: Lookup | None = None,
+) -> AsyncIterator[CheckResult]:
+    """Check URLs host by host (see _Dispatcher), yielding results in completion order (memory stays flat)."""
+    async with Checker(config, lookup=lookup) as checker:
+        async for result in _Dispatcher(checker, urls, counters or SweepCounters()).run():
+            yield result
 
 
 _END = object()
 
 
 def check_urls(
-    urls: Iterable[str], config: CheckerConfig | None = None, cancel: threading.Event | None = None
+    urls: Iterable[str],
+    config: CheckerConfig | None = None,
+    *,
+    counters: SweepCounters | None = None,
+    lookup: Lookup | None = None,
+    cancel: threading.Event | None = None,
 ) -> Iterator[CheckResult]:
     """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive.
     Setting `cancel` stops the checks in flight within a tenth of a second and ends the results."""
@@ -437,7 +721,7 @@ def check_urls(
     stop = threading.Event()
 
     async def pump() -> None:
-        async for result in check_many(urls, config):
+        async for result in check_many(urls, config, counters=counters, lookup=lookup):
             while True:
                 try:
                     results.put_nowait(result)
@@ -529,6 +813,7 @@ __all__ = [
     "Checker",
     "CheckerConfig",
     "FetchResult",
+    "SweepCounters",
     "check_many",
     "check_one",
     "check_url",

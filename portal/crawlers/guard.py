@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from typing import Any
 
 from yarl import URL
 
@@ -80,6 +83,7 @@ def parse_legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(number)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_host(host: str) -> str:
     """Lower-case, strip brackets and a trailing dot, IDNA-encode, and write numeric IPv4 as a dotted quad."""
     host = host.strip().lower()
@@ -97,6 +101,7 @@ def normalise_host(host: str) -> str:
         return host
 
 
+@functools.lru_cache(maxsize=4096)
 def host_ip(host: str) -> IPAddress | None:
     """The IP address a (normalised or raw) host denotes literally, or None for a name."""
     try:
@@ -177,12 +182,16 @@ def parse_target(url: str | URL, allow_private: bool = False) -> Target:
 
 
 async def resolve_host(
-    host: str, port: int, allow_private: bool = False, family: int = socket.AF_UNSPEC
+    host: str,
+    port: int,
+    allow_private: bool = False,
+    family: int = socket.AF_UNSPEC,
+    getaddrinfo: Callable[[str, int, int], Awaitable[list[Any]]] | None = None,
 ) -> list[tuple[int, str]]:
     """Resolve a host once and return (family, address) pairs, refusing non-public answers.
 
     Raises socket.gaierror when the name does not resolve and BlockedAddressError when any
-    answer is a refused address.
+    answer is a refused address. `getaddrinfo(host, port, family)` replaces the event loop's lookup.
     """
     literal = host_ip(host)
     if literal is not None:
@@ -190,8 +199,11 @@ async def resolve_host(
             raise BlockedAddressError(f"{host} is a non-public address ({literal})")
         fam = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
         return [(fam, str(literal))]
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(normalise_host(host), port, type=socket.SOCK_STREAM, family=family)
+    if getaddrinfo is not None:
+        infos = await getaddrinfo(normalise_host(host), port, family)
+    else:
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(normalise_host(host), port, type=socket.SOCK_STREAM, family=family)
     answers: list[tuple[int, str]] = []
     for fam, _type, _proto, _canon, sockaddr in infos:
         address = str(sockaddr[0])

@@ -24,6 +24,7 @@ REASON_OUTCOMES: dict[str, str] = {
     "tls_error": "down",
     "too_many_redirects": "down",
     "challenge": "degraded",
+    "rate_limited": "degraded",
     "empty_response": "down",
     "blocked_address": "down",
     "invalid_url": "down",
@@ -201,6 +202,16 @@ def looks_like_challenge(status: int, headers: Mapping[str, str], text: str | tu
     )
 
 
+def looks_like_rate_limit(status: int, headers: Mapping[str, str], text: str | tuple[str, str, str]) -> bool:
+    """Too many requests: a 429, or a 503 with Retry-After that is not a maintenance page (no bot wall)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if lowered.get("cf-mitigated", "").lower() == "challenge":
+        return False
+    if status == 429:
+        return True
+    return status == 503 and "retry-after" in lowered and not looks_like_maintenance(text)
+
+
 def looks_like_maintenance(text: str | tuple[str, str, str]) -> bool:
     """A page announcing maintenance or an upgrade."""
     titles, visible, _raw = page_parts(text) if isinstance(text, str) else text
@@ -233,6 +244,8 @@ def classify(
     parts = page_parts(page)
     if status in (404, 410):
         reason = "not_found"
+    elif looks_like_rate_limit(status, headers, parts):
+        reason = "rate_limited"
     elif looks_like_challenge(status, headers, parts):
         reason = "challenge"
     elif 200 <= status < 300:

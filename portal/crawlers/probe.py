@@ -82,6 +82,7 @@ _REASON_MESSAGES = {
     "tls_error": "the certificate or TLS handshake failed",
     "too_many_redirects": "too many redirects",
     "challenge": "a bot wall (challenge page) stood in the way",
+    "rate_limited": "the server refused with too many requests (429/503 with Retry-After)",
     "empty_response": "the page is empty",
     "blocked_address": "the address is private, loopback or link-local",
     "invalid_url": "not an http(s) URL",

@@ -13,7 +13,16 @@ from portal.models.feedback import (
     FeedbackReport,
 )
 from portal.models.figures import ApplicationStat, QuarterLock, QuarterlyReport, StatSource
-from portal.models.monitoring import ALERT_KINDS, AlertEvent, Check, DailyRollup, Incident, JobLock
+from portal.models.monitoring import (
+    ALERT_KINDS,
+    AlertEvent,
+    Check,
+    DailyRollup,
+    Incident,
+    JobLock,
+    MonitorFault,
+    SweepRun,
+)
 from portal.models.operations import Heartbeat
 from portal.models.procedure import CatalogueEntry, Procedure
 from portal.models.report import INDEX_COLUMNS, ReportFigure
@@ -46,12 +55,14 @@ __all__ = [
     "FeedbackReport",
     "Heartbeat",
     "Incident",
+    "MonitorFault",
     "Procedure",
     "QuarterLock",
     "QuarterlyReport",
     "ReportFigure",
     "Service",
     "StatSource",
+    "SweepRun",
     "User",
     "install_search",
     "utcnow",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, utcnow
@@ -26,8 +26,43 @@ class Check(Base):
     http_status: Mapped[int | None]
     elapsed_ms: Mapped[int]
     final_url: Mapped[str | None] = mapped_column(String(2000))
+    inferred: Mapped[bool] = mapped_column(default=False, server_default=false())
+    monitor_fault_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_faults.id"), index=True)
 
     service: Mapped[Service] = relationship()
+
+
+class MonitorFault(Base):
+    """A period when the monitor could not reach the network: its checks say nothing about the services."""
+
+    __tablename__ = "monitor_faults"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    hosts: Mapped[int] = mapped_column(default=0)
+    failed_hosts: Mapped[int] = mapped_column(default=0)
+    alerted_at: Mapped[datetime | None]
+    alert_attempts: Mapped[int] = mapped_column(default=0)
+
+
+class SweepRun(Base):
+    """What one sweep did: checks, checks inferred from a failing host, hosts that throttled it."""
+
+    __tablename__ = "sweep_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(20), default="sweep")
+    checked: Mapped[int] = mapped_column(default=0)
+    inferred: Mapped[int] = mapped_column(default=0)
+    retried: Mapped[int] = mapped_column(default=0)
+    throttled_hosts: Mapped[int] = mapped_column(default=0)
+    failed_hosts: Mapped[int] = mapped_column(default=0)
+    monitor_fault_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_faults.id"))
 
 
 class DailyRollup(Base):

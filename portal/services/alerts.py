@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.crawlers.guard import GuardError, resolve_public
-from portal.models import AlertEvent, Service, User, utcnow
+from portal.models import AlertEvent, MonitorFault, Service, User, utcnow
 from portal.services.availability import DAY_ZONE
 from portal.services.monitor import acquire_lock, lock_holder, release_lock
 
@@ -314,3 +314,55 @@ def deliver_pending(
         return report
     finally:
         release_lock(session, DELIVERY_LOCK, holder)
+
+
+def deliver_monitor_faults(
+    session: Session,
+    settings: AlertSettings,
+    *,
+    now: datetime | None = None,
+    mailer: Callable[[Sequence[Mail], AlertSettings], None] = send_mails,
+    webhook: Callable[[str, dict[str, Any]], None] = post_webhook,
+) -> int:
+    """One operator alert per monitor fault (administrators only, never the agencies); commits.
+
+    Returns the faults delivered; undelivered ones are retried on the next run, up to MAX_ATTEMPTS."""
+    now = now or utcnow()
+    faults = list(session.execute(
+        select(MonitorFault).where(MonitorFault.alerted_at.is_(None), MonitorFault.alert_attempts < MAX_ATTEMPTS)
+        .order_by(MonitorFault.started_at)
+    ).scalars())
+    if not faults:
+        return 0
+    _officers, admins = recipients(session, [])
+    delivered = 0
+    for fault in faults:
+        lines = [
+            f"Giám sát gián đoạn từ {_local(fault.started_at)}: máy chủ giám sát không truy cập được mạng.",
+            f"Lý do: {fault.reason} ({fault.detail or ''})",
+            "Các lần kiểm tra trong thời gian này không được tính cho cơ quan nào; không có cảnh báo gửi tới cơ quan.",
+            f"Tình trạng: {settings.public_url}/status",
+        ]
+        errors: list[str] = []
+        if settings.smtp_host and admins:
+            try:
+                mailer([Mail(admins, "[Cổng dịch vụ công] Giám sát gián đoạn", "\n".join(lines) + "\n")], settings)
+            except Exception as exc:  # noqa: BLE001 - retried on the next run
+                errors.append(f"smtp: {exc}")
+        if settings.webhook_url:
+            try:
+                webhook(settings.webhook_url, {
+                    "type": "monitor.fault", "id": fault.id, "reason": fault.reason, "detail": fault.detail,
+                    "started_at": fault.started_at.isoformat(), "hosts": fault.hosts,
+                    "failed_hosts": fault.failed_hosts,
+                })
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"webhook: {exc}")
+        fault.alert_attempts += 1
+        if errors:
+            log.warning("monitor fault alert failed: %s", "; ".join(errors))
+        else:
+            fault.alerted_at = now
+            delivered += 1
+    session.commit()
+    return delivered

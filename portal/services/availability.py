@@ -39,7 +39,7 @@ def _percentile(sorted_values: list[int], share: float) -> int | None:
 def rollup_day(session: Session, day: date) -> int:
     """(Re)compute the roll-ups of every service checked on `day`; idempotent. Commits; returns rows."""
     start, end = day_bounds(day)
-    in_day = (Check.checked_at >= start, Check.checked_at < end)
+    in_day = (Check.checked_at >= start, Check.checked_at < end, Check.monitor_fault_id.is_(None))
     counts: dict[int, dict[str, Any]] = {}
     for service_id, outcome, reason, n in session.execute(
         select(Check.service_id, Check.outcome, Check.reason, func.count())
@@ -107,7 +107,7 @@ def _share(good: int, total: int) -> float | None:
 def _raw_counts(session: Session, service_id: int, since: datetime) -> tuple[int, int]:
     total, good = session.execute(
         select(func.count(), func.sum(case((Check.outcome != "down", 1), else_=0)))
-        .where(Check.service_id == service_id, Check.checked_at >= since)
+        .where(Check.service_id == service_id, Check.checked_at >= since, Check.monitor_fault_id.is_(None))
     ).one()
     return total or 0, good or 0
 

@@ -5,6 +5,7 @@
 - a failed check (outcome `down`) is re-checked soon, not at the next sweep; the service becomes
   `down` after `failures_to_down` consecutive failures;
 - `dead` once it has been down for `dead_after`;
+- a failure inferred from the host (no request made) is a first failure at most;
 - becoming down opens an incident, down → dead escalates it, leaving down/dead closes it.
 """
 
@@ -60,8 +61,12 @@ class Transition:
 
 
 def next_state(state: HealthState, outcome: str, reason: str, now: datetime,
-               rules: HealthRules = HealthRules()) -> Transition:  # noqa: B008 - frozen, immutable default
-    """Apply one check result (`outcome` ∈ up/degraded/down, `reason` from the check vocabulary)."""
+               rules: HealthRules = HealthRules(),  # noqa: B008 - frozen, immutable default
+               inferred: bool = False) -> Transition:
+    """Apply one check result (`outcome` ∈ up/degraded/down, `reason` from the check vocabulary).
+
+    An `inferred` failure (the host failed for other URLs, this one was not requested) counts as a
+    first failure only: the service becomes `down` after its own confirming re-check."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
 
@@ -71,6 +76,8 @@ def next_state(state: HealthState, outcome: str, reason: str, now: datetime,
         return Transition(state, after, CLOSE if state.health in FAILED else None)
 
     failures = state.failures + 1
+    if inferred and state.health not in FAILED:
+        failures = min(failures, rules.failures_to_down - 1)
     if state.health == "down":
         if state.since is not None and now - state.since >= rules.dead_after:
             return Transition(state, HealthState("dead", now, failures, reason), ESCALATE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -19,16 +20,26 @@ STATS_LOCK = "stats-crawl"
 SHUTDOWN = threading.Event()
 
 
+class EngineChecker:
+    """The availability checker of portal.crawlers.checker, configured from PORTAL_CHECK_*.
+
+    Sweeps pass `counters` (hosts throttled, checks inferred) and `infer=False` for confirming re-checks,
+    which must request every URL."""
+
+    sweep_options = True
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.settings = figures.checker_config(config)
+
+    def __call__(self, urls: Iterable[str], counters: Any = None, infer: bool = True) -> Iterable[Any]:
+        from portal.crawlers.checker import check_urls
+
+        settings = self.settings if infer else dataclasses.replace(self.settings, host_failures=0)
+        return check_urls(urls, settings, counters=counters, cancel=SHUTDOWN)
+
+
 def real_checker(config: Mapping[str, Any]) -> monitor.Checker:
-    """The availability checker of portal.crawlers.checker, configured from PORTAL_CHECK_* (DESIGN §4)."""
-    from portal.crawlers.checker import check_urls
-
-    settings = figures.checker_config(config)
-
-    def check(urls: list[str]) -> Iterable[Any]:
-        return check_urls(urls, settings, cancel=SHUTDOWN)
-
-    return check
+    return EngineChecker(config)
 
 
 def stats_crawl(session: Session, config: Mapping[str, Any], now: datetime | None = None) -> Any:
@@ -65,6 +76,8 @@ def sweep(session: Session, config: Mapping[str, Any], checker: monitor.Checker,
                         checked=report.checked)
     if report.alerts:
         alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
+    if report.monitor_fault:
+        alerts.deliver_monitor_faults(session, alerts.AlertSettings.from_config(config))
     return report
 
 
@@ -105,7 +118,9 @@ def open_data_xlsx(session: Session, config: Mapping[str, Any], instance_path: s
 
 
 def deliver_alerts(session: Session, config: Mapping[str, Any]) -> alerts.DeliveryReport:
-    return alerts.deliver_pending(session, alerts.AlertSettings.from_config(config))
+    settings = alerts.AlertSettings.from_config(config)
+    alerts.deliver_monitor_faults(session, settings)
+    return alerts.deliver_pending(session, settings)
 
 
 def feedback_rechecks(session: Session, config: Mapping[str, Any], checker: monitor.Checker) -> monitor.SweepReport:

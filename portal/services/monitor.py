@@ -14,19 +14,22 @@ import logging
 import os
 import random
 import socket
+import sys
 import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.models import Agency, AlertEvent, Check, Incident, JobLock, Service, utcnow
+from portal.models import Agency, AlertEvent, Check, Incident, JobLock, MonitorFault, Service, SweepRun, utcnow
 from portal.services import agencies as agency_service
 from portal.services.health import CLOSE, ESCALATE, OPEN, HealthRules, HealthState, next_state
 
@@ -45,7 +48,7 @@ class CheckResultLike(Protocol):
     detail: str | None
 
 
-Checker = Callable[[list[str]], Iterable[CheckResultLike]]
+Checker = Callable[..., Iterable[CheckResultLike]]
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,20 @@ class MonitorSettings:
     retention_days: int = 30
     lock_seconds: int = 60
     rules: HealthRules = field(default_factory=HealthRules)
+    canaries: tuple[str, ...] = ()
+    fault_share: float = 0.8
+    fault_min_hosts: int = 10
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MonitorSettings:
         recheck = int(config.get("PORTAL_RECHECK_MINUTES", 2))
+        canaries = config.get("PORTAL_MONITOR_CANARIES") or ()
+        if isinstance(canaries, str):
+            canaries = tuple(c for c in canaries.replace(",", " ").split() if c)
         return cls(
+            canaries=tuple(canaries),
+            fault_share=float(config.get("PORTAL_MONITOR_FAULT_SHARE", 0.8)),
+            fault_min_hosts=int(config.get("PORTAL_MONITOR_FAULT_MIN_HOSTS", 10)),
             interval_minutes=int(config.get("PORTAL_CHECK_INTERVAL_MINUTES", 60)),
             recheck_minutes=recheck,
             jitter=float(config.get("PORTAL_CHECK_JITTER", 0.1)),
@@ -201,18 +213,30 @@ def record_result(
     settings: MonitorSettings | None = None,
     interval_minutes: int | None = None,
     rng: random.Random | None = None,
+    fault: MonitorFault | None = None,
+    commit: bool = True,
 ) -> AlertEvent | None:
     """Store the check, move the health state machine, schedule the next check, keep incidents and
-    alert events in step; commits. Returns the alert event raised, if any."""
+    alert events in step; commits unless told not to. Returns the alert event raised, if any.
+
+    A check taken during a monitor `fault` is stored as such and moves nothing: the service is only
+    checked again soon."""
     now = now or utcnow()
     settings = settings or MonitorSettings()
+    inferred = bool(getattr(result, "inferred", False))
     session.add(Check(
         service_id=service.id, checked_at=now, outcome=result.outcome, reason=result.reason,
         http_status=result.http_status, elapsed_ms=max(0, int(result.elapsed_ms)),
-        final_url=(result.final_url or None) and result.final_url[:2000],
+        final_url=(result.final_url or None) and result.final_url[:2000], inferred=inferred,
+        monitor_fault_id=fault.id if fault is not None else None,
     ))
+    if fault is not None:
+        service.next_check_at = now + settings.rules.recheck_after
+        if commit:
+            session.commit()
+        return None
     before = HealthState(service.health, service.health_since, service.consecutive_failures, service.health_reason)
-    step = next_state(before, result.outcome, result.reason, now, settings.rules)
+    step = next_state(before, result.outcome, result.reason, now, settings.rules, inferred=inferred)
     after = step.after
     service.health, service.health_since = after.health, after.since
     service.consecutive_failures, service.health_reason = after.failures, after.reason
@@ -250,7 +274,8 @@ def record_result(
                                                                                    else None),
                            created_at=now)
         session.add(event)
-    session.commit()
+    if commit:
+        session.commit()
     return event
 
 
@@ -310,19 +335,15 @@ def due_services(
     return sorted((row[0], row[1]) for row in rows)
 
 
-def release_claims(session: Session, service_ids: list[int], due_at: datetime) -> None:
-    """Give back services claimed but not checked (a sweep cancelled): due again at `due_at`."""
-    session.rollback()
-    for start in range(0, len(service_ids), 500):
-        chunk = service_ids[start:start + 500]
-        session.execute(update(Service).where(Service.id.in_(chunk)).values(next_check_at=due_at),
-                        execution_options={"synchronize_session": False})
-    session.commit()
-    if service_ids:
-        log.info("sweep cancelled: %d claimed services given back", len(service_ids))
-
-
 # --- sweeps --------------------------------------------------------------------------------------------
+
+NETWORK_REASONS = frozenset({"dns_error", "connection_error", "timeout", "tls_error"})
+_CHUNK = 200
+_CHUNK_SECONDS = 0.5
+# The checker's event loop runs in a thread beside the recording one; every database call gives the GIL
+# away, and with the default 5 ms switch interval taking it back costs more than the call.
+_SWITCH_SECONDS = 0.0005
+
 
 @dataclass
 class SweepReport:
@@ -332,11 +353,32 @@ class SweepReport:
     locked: bool = False
     cancelled: bool = False
     error_messages: list[str] = field(default_factory=list)
+    inferred: int = 0
+    monitor_fault: int | None = None
+    throttled_hosts: int = 0
 
     def note_error(self, message: str, count: int = 1) -> None:
         self.errors += count
         if len(self.error_messages) < 20:
             self.error_messages.append(message)
+
+
+def network_failure(result: CheckResultLike) -> bool:
+    """The monitor got no answer at all (name, connection, TLS or time): says little about the path."""
+    return result.outcome == "down" and result.reason in NETWORK_REASONS and result.http_status is None
+
+
+def host_of(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return url
+
+
+def open_fault(session: Session) -> MonitorFault | None:
+    return session.execute(
+        select(MonitorFault).where(MonitorFault.ended_at.is_(None)).order_by(MonitorFault.started_at.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def run_sweep(
@@ -352,13 +394,14 @@ def run_sweep(
     clock: Callable[[], datetime] = utcnow,
     cancel: threading.Event | None = None,
 ) -> SweepReport:
-    """Check every service due when the sweep starts, in claimed batches.
+    """Check every service due when the sweep starts: claimed in batches as the checker asks for URLs.
 
-    One failing check never stops the sweep: a checker that raises is retried one URL at a time, and a
-    result that cannot be recorded is rolled back and counted. Unless `worker` (PostgreSQL workers share
-    the work through SKIP LOCKED), the sweep holds a lock row and returns `locked=True` when another
-    sweep is still running. Once `cancel` is set no batch is claimed and the services claimed but not
-    checked are due again at once (`cancelled=True`).
+    One failing check never stops the sweep: when the checker raises, the URLs it left unanswered are
+    retried one at a time, and a result that cannot be recorded is rolled back and counted. Unless
+    `worker` (PostgreSQL workers share the work through SKIP LOCKED), the sweep holds a lock row and
+    returns `locked=True` when another sweep is still running. Canary URLs and the share of hosts that
+    could not be reached tell a monitor fault from services failing (see _Sweep). Once `cancel` is set no
+    batch is claimed and the services claimed but not checked are due again at once (`cancelled=True`).
     """
     settings = settings or MonitorSettings()
     report = SweepReport()
@@ -374,84 +417,344 @@ def run_sweep(
             agency_ids = _agency_ids(session, agency)
             intervals = dict(session.execute(select(Agency.id, Agency.check_interval_minutes)).all())
             lease = timedelta(minutes=settings.lease_minutes)
-            while (heartbeat is None or not heartbeat.lost) and not (cancel is not None and cancel.is_set()):
-                batch = due_services(session, started, limit=settings.batch_size, lease=lease,
-                                     rechecks_only=rechecks_only, agency_ids=agency_ids)
-                if not batch:
-                    break
-                unchecked = _check_batch(session, checker, batch, intervals, settings, report, progress, clock)
-                if cancel is not None and cancel.is_set():
-                    report.cancelled = True
-                    release_claims(session, [i for ids in unchecked.values() for i in ids], started)
-                    break
-                for url, ids in unchecked.items():  # the checker said nothing about these; their lease brings them back
-                    report.note_error(f"{url}: no result", len(ids))
-                    if progress:
-                        progress(len(ids))
+            sweep = _Sweep(session, checker, settings, report, progress, clock, intervals, renew=None,
+                           kind="recheck" if rechecks_only else "worker" if worker else "sweep", cancel=cancel)
+
+            def claims(claim_session: Session) -> list[tuple[int, str]]:
+                if (heartbeat is not None and heartbeat.lost) or (cancel is not None and cancel.is_set()):
+                    return []
+                return due_services(claim_session, started, limit=settings.batch_size, lease=lease,
+                                    rechecks_only=rechecks_only, agency_ids=agency_ids)
+
+            sweep.run(claims)
     finally:
         if not worker:
             release_lock(session, lock_name, holder)
     return report
 
 
-def _check_batch(
-    session: Session,
-    checker: Checker,
-    batch: list[tuple[int, str]],
-    intervals: dict[int, int],
-    settings: MonitorSettings,
-    report: SweepReport,
-    progress: Callable[[int], None] | None,
-    clock: Callable[[], datetime],
-) -> dict[str, list[int]]:
-    """Check one claimed batch; returns the URLs (and their services) the checker gave no result for."""
-    by_url: dict[str, list[int]] = {}
-    for service_id, url in batch:
-        by_url.setdefault(url, []).append(service_id)
-    pending = dict(by_url)
+class _Sweep:
+    """One sweep's flow: URLs claimed as the checker reads them, results recorded in chunks (one commit each).
 
-    def record(result: CheckResultLike) -> None:
-        for service_id in pending.pop(result.url, []):
-            _record_one(session, service_id, result, intervals, settings, report, clock)
-            if progress:
-                progress(1)
+    Monitor self-check: when every canary URL fails (before or after the sweep), or when network-level
+    failures hit `fault_share` of at least `fault_min_hosts` distinct hosts, the sweep is a monitor fault:
+    its network-level failures are stored with the fault and move no health state (no incident, no
+    agency alert); the fault row is what operators are alerted about and what public pages show.
+    Network-level failures are held back until that can be decided."""
 
-    try:
-        for result in checker(list(by_url)):
-            record(result)
-    except Exception as exc:  # noqa: BLE001 - a broken checker must not end the sweep
-        log.warning("checker failed on a batch (%s); checking the rest one by one", exc)
-        for url in list(pending):
-            try:
-                for result in checker([url]):
-                    record(result)
-            except Exception as one_exc:  # noqa: BLE001
-                ids = pending.pop(url, [])
-                log.warning("check of %s failed: %s", url, one_exc)
-                report.note_error(f"{url}: {type(one_exc).__name__}: {one_exc}", len(ids))
-                if progress:
-                    progress(len(ids))
-    return pending
+    def __init__(self, session: Session, checker: Checker, settings: MonitorSettings, report: SweepReport,
+                 progress: Callable[[int], None] | None, clock: Callable[[], datetime], intervals: dict[int, int],
+                 renew: Callable[[], Any] | None, kind: str, cancel: threading.Event | None = None) -> None:
+        self.session, self.checker, self.settings, self.report = session, checker, settings, report
+        self.progress, self.clock, self.intervals, self.renew = progress, clock, intervals, renew
+        self.cancel = cancel
+        self.bind = session.get_bind()
+        self.ids_by_url: dict[str, list[int]] = {}
+        self.guard = threading.Lock()
+        self.buffer: list[tuple[list[int], CheckResultLike, bool]] = []
+        self.held: list[tuple[list[int], CheckResultLike]] = []
+        self.hosts: dict[str, bool] = {}
+        self.fault: MonitorFault | None = open_fault(session)
+        self.fault_confirmed = False
+        self.decided = False
+        self.last_flush = time.monotonic()
+        self.counters: Any = None
+        self.options: dict[str, Any] = {}
+        if getattr(checker, "sweep_options", False):
+            from portal.crawlers.checker import SweepCounters
 
+            self.counters = SweepCounters()
+            self.options = {"counters": self.counters, "infer": kind != "recheck"}
+        self.run_row = SweepRun(started_at=clock(), kind=kind)
+        session.add(self.run_row)
+        session.commit()
 
-def _record_one(
-    session: Session,
-    service_id: int,
-    result: CheckResultLike,
-    intervals: dict[int, int],
-    settings: MonitorSettings,
-    report: SweepReport,
-    clock: Callable[[], datetime],
-) -> None:
-    try:
-        service = session.get(Service, service_id)
-        if service is None:
+    # -- canaries and the fault decision
+
+    def _canaries_fail(self) -> bool | None:
+        """True when every canary failed, False when one answered, None without canaries."""
+        canaries = list(self.settings.canaries)
+        if not canaries:
+            return None
+        try:
+            results = list(self.checker(canaries, **self.options))
+        except Exception as exc:  # noqa: BLE001 - a checker that cannot even check the canaries
+            log.warning("canary check failed: %s", exc)
+            return True
+        return all(r.outcome == "down" for r in results) and len(results) > 0
+
+    def _start_fault(self, reason: str, detail: str) -> None:
+        self.fault_confirmed = True
+        if self.fault is None:
+            self.fault = MonitorFault(started_at=self.clock(), reason=reason, detail=detail[:500])
+            self.session.add(self.fault)
+            log.warning("monitor fault: %s", detail)
+        self.fault.hosts = len(self.hosts)
+        self.fault.failed_hosts = sum(1 for reached in self.hosts.values() if not reached)
+        self.session.commit()
+
+    def _end_fault(self) -> None:
+        if self.fault is not None:
+            self.fault.ended_at = self.clock()
+            self.session.commit()
+            self.fault = None
+
+    def _decide(self, final: bool = False) -> None:
+        if self.decided:
             return
-        event = record_result(session, service, result, clock(), settings=settings,
-                              interval_minutes=intervals.get(service.agency_id) or settings.interval_minutes)
-        report.checked += 1
-        report.alerts += event is not None
-    except Exception as exc:  # noqa: BLE001 - one bad record must not end the sweep
-        session.rollback()
-        log.exception("could not record the check of service %s", service_id)
-        report.note_error(f"service {service_id}: {type(exc).__name__}: {exc}")
+        total = len(self.hosts)
+        failed = sum(1 for reached in self.hosts.values() if not reached)
+        if total >= self.settings.fault_min_hosts:
+            if failed >= self.settings.fault_share * total:
+                self._start_fault("network", f"{failed} of {total} hosts unreachable from the monitor")
+            else:
+                self._end_fault()
+        elif not final:
+            return
+        elif self.settings.canaries and self.held:
+            if self._canaries_fail():
+                self._start_fault("canaries", "every canary URL failed")
+            else:
+                self._end_fault()
+        elif self.fault is not None and not self.fault_confirmed:
+            if any(self.hosts.values()):
+                self._end_fault()
+            else:
+                self.fault_confirmed = True
+        self.decided = True
+        self.buffer.extend((ids, result, self.fault is not None) for ids, result in self.held)
+        self.held.clear()
+
+    # -- claiming and recording
+
+    def _urls(self, claims: Callable[[Session], list[tuple[int, str]]], claimed: list[int]) -> Iterator[str]:
+        with Session(bind=self.bind) as claim_session:
+            while True:
+                batch = claims(claim_session)
+                if not batch:
+                    return
+                claimed[0] += len(batch)
+                fresh: list[str] = []
+                with self.guard:
+                    for service_id, url in batch:
+                        if url not in self.ids_by_url:
+                            fresh.append(url)
+                        self.ids_by_url.setdefault(url, []).append(service_id)
+                yield from fresh
+
+    def _take(self, result: CheckResultLike) -> None:
+        with self.guard:
+            ids = self.ids_by_url.pop(result.url, [])
+        if not ids:
+            return
+        host = host_of(result.url)
+        failed = network_failure(result)
+        if not failed:
+            self.hosts[host] = True
+        else:
+            self.hosts.setdefault(host, False)
+        if failed and self.fault_confirmed and self.fault is not None:
+            self.buffer.append((ids, result, True))
+        elif failed and not self.decided:
+            self.held.append((ids, result))
+        else:
+            self.buffer.append((ids, result, False))
+        self._decide()
+        if len(self.buffer) >= _CHUNK or time.monotonic() - self.last_flush >= _CHUNK_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.buffer:
+            return
+        chunk, self.buffer = self.buffer, []
+        session = self.session
+        ids = [service_id for service_ids, _r, _f in chunk for service_id in service_ids]
+        now = self.clock()
+        try:
+            alerts = self._record_chunk(chunk, ids, now)
+            session.commit()
+        except Exception:  # noqa: BLE001 - record one at a time to find and skip the bad one
+            session.rollback()
+            for service_ids, result, faulty in chunk:
+                for service_id in service_ids:
+                    self._record_one(service_id, result, faulty)
+        else:
+            self.report.checked += len(ids)
+            self.report.alerts += alerts
+            self.report.inferred += sum(len(i) for i, r, _f in chunk if getattr(r, "inferred", False))
+        if self.progress:
+            self.progress(len(ids))
+        if self.renew is not None:
+            self.renew()
+
+    def _record_chunk(self, chunk: list[tuple[list[int], CheckResultLike, bool]], ids: list[int],
+                      now: datetime) -> int:
+        """What record_result does, in bulk statements; transitions that open or close incidents go
+        through record_result itself. Returns the alert events raised."""
+        session, settings = self.session, self.settings
+        recheck = settings.rules.recheck_after
+        states = {row.id: row for row in session.execute(
+            select(Service.id, Service.agency_id, Service.health, Service.health_since,
+                   Service.consecutive_failures, Service.health_reason).where(Service.id.in_(ids)))}
+        checks: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        postponed: list[dict[str, Any]] = []
+        eventful: list[tuple[int, CheckResultLike]] = []
+        for service_ids, result, faulty in chunk:
+            inferred = bool(getattr(result, "inferred", False))
+            row_of_check = {
+                "checked_at": now, "outcome": result.outcome, "reason": result.reason,
+                "http_status": result.http_status, "elapsed_ms": max(0, int(result.elapsed_ms)),
+                "final_url": (result.final_url or None) and result.final_url[:2000], "inferred": inferred,
+                "monitor_fault_id": self.fault.id if faulty and self.fault is not None else None,
+            }
+            for service_id in service_ids:
+                state = states.get(service_id)
+                if state is None:
+                    continue
+                if faulty:
+                    checks.append({**row_of_check, "service_id": service_id})
+                    postponed.append({"_id": service_id, "next_check_at": now + recheck})
+                    continue
+                step = next_state(HealthState(state.health, state.health_since, state.consecutive_failures,
+                                              state.health_reason),
+                                  result.outcome, result.reason, now, settings.rules, inferred=inferred)
+                if step.incident is not None:
+                    eventful.append((service_id, result))
+                    continue
+                after = step.after
+                interval = self.intervals.get(state.agency_id) or settings.interval_minutes
+                checks.append({**row_of_check, "service_id": service_id})
+                updates.append({
+                    "_id": service_id, "health": after.health, "health_since": after.since,
+                    "consecutive_failures": after.failures, "health_reason": after.reason, "last_checked_at": now,
+                    "next_check_at": now + recheck if step.recheck_soon
+                    else _next_regular_check(now, interval, settings.jitter, None),
+                })
+        table = Service.__table__
+        if checks:
+            session.execute(Check.__table__.insert(), checks)
+        for rows in (updates, postponed):
+            if rows:
+                columns = {name: bindparam(name) for name in rows[0] if name != "_id"}
+                session.execute(update(table).where(table.c.id == bindparam("_id")).values(columns), rows)
+        alerts = 0
+        for service_id, result in eventful:
+            service = session.get(Service, service_id)
+            if service is not None:
+                alerts += record_result(session, service, result, now, settings=settings, commit=False,
+                                        interval_minutes=self.intervals.get(service.agency_id)
+                                        or settings.interval_minutes) is not None
+        return alerts
+
+    def _record_one(self, service_id: int, result: CheckResultLike, faulty: bool) -> None:
+        try:
+            service = self.session.get(Service, service_id)
+            if service is None:
+                return
+            settings = self.settings
+            event = record_result(
+                self.session, service, result, self.clock(), settings=settings,
+                interval_minutes=self.intervals.get(service.agency_id) or settings.interval_minutes,
+                fault=self.fault if faulty else None)
+            self.report.checked += 1
+            self.report.alerts += event is not None
+            self.report.inferred += bool(getattr(result, "inferred", False))
+        except Exception as exc:  # noqa: BLE001 - one bad record must not end the sweep
+            self.session.rollback()
+            log.exception("could not record the check of service %s", service_id)
+            self.report.note_error(f"service {service_id}: {type(exc).__name__}: {exc}")
+
+    def run(self, claims: Callable[[Session], list[tuple[int, str]]]) -> None:
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, _SWITCH_SECONDS))
+        try:
+            self._run(claims)
+        finally:
+            sys.setswitchinterval(switch)
+
+    def _run(self, claims: Callable[[Session], list[tuple[int, str]]]) -> None:
+        if self._canaries_fail():
+            self._start_fault("canaries", "every canary URL failed before the sweep")
+        elif self.settings.canaries:
+            self._end_fault()
+        try:
+            while True:
+                claimed = [0]
+                try:
+                    for result in self.checker(self._urls(claims, claimed), **self.options):
+                        self._take(result)
+                    break
+                except Exception as exc:  # noqa: BLE001 - a broken checker must not end the sweep
+                    log.warning("checker failed (%s); checking the URLs it left one by one", exc)
+                    self._one_by_one()
+                    if not claimed[0]:
+                        self.report.note_error(f"checker: {type(exc).__name__}: {exc}")
+                        break
+        except BaseException:
+            self._release_claims()
+            raise
+        if self.cancel is not None and self.cancel.is_set():
+            self.report.cancelled = True
+            self._decide(final=True)
+            self._release_claims()
+            self._finish()
+            return
+        self._decide(final=True)
+        self._flush()
+        with self.guard:
+            left, self.ids_by_url = self.ids_by_url, {}
+        for url, ids in left.items():  # the checker said nothing about these; their lease brings them back
+            self.report.note_error(f"{url}: no result", len(ids))
+            if self.progress:
+                self.progress(len(ids))
+        self._finish()
+
+    def _release_claims(self) -> None:
+        """A cancelled sweep: record what was checked and make the services it had claimed due again now."""
+        with self.guard:
+            ids = [service_id for ids in self.ids_by_url.values() for service_id in ids]
+            self.ids_by_url = {}
+        try:
+            self._flush()
+        except Exception:  # noqa: BLE001 - releasing the claims matters more
+            log.exception("could not record the last checks of a cancelled sweep")
+        self.session.rollback()
+        for start in range(0, len(ids), 500):
+            self.session.execute(update(Service).where(Service.id.in_(ids[start:start + 500]))
+                                 .values(next_check_at=self.clock()), execution_options={"synchronize_session": False})
+        self.session.commit()
+        log.warning("sweep cancelled: %d claimed services released", len(ids))
+
+    def _one_by_one(self) -> None:
+        with self.guard:
+            pending = list(self.ids_by_url)
+        for url in pending:
+            try:
+                for result in self.checker([url], **self.options):
+                    self._take(result)
+            except Exception as one_exc:  # noqa: BLE001
+                with self.guard:
+                    ids = self.ids_by_url.pop(url, [])
+                log.warning("check of %s failed: %s", url, one_exc)
+                self.report.note_error(f"{url}: {type(one_exc).__name__}: {one_exc}", len(ids))
+                if self.progress:
+                    self.progress(len(ids))
+
+    def _finish(self) -> None:
+        row = self.run_row
+        row.finished_at = self.clock()
+        row.checked, row.inferred = self.report.checked, self.report.inferred
+        if self.counters is not None:
+            row.retried = self.counters.retried
+            row.throttled_hosts = len(self.counters.throttled_hosts)
+            row.failed_hosts = len(self.counters.failed_hosts)
+            self.report.throttled_hosts = row.throttled_hosts
+        if self.fault is not None and self.fault_confirmed:
+            row.monitor_fault_id = self.fault.id
+            self.fault.hosts = max(self.fault.hosts, len(self.hosts))
+            self.fault.failed_hosts = max(self.fault.failed_hosts,
+                                          sum(1 for reached in self.hosts.values() if not reached))
+            self.report.monitor_fault = self.fault.id
+        self.session.commit()

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.models import AlertEvent, Check, Heartbeat, Service, utcnow
+from portal.models import AlertEvent, Check, Heartbeat, MonitorFault, Service, SweepRun, utcnow
 
 SCHEDULER = "scheduler"
 SWEEP = "sweep"
@@ -161,6 +161,17 @@ gauge("portal_scheduler_heartbeat_age_seconds", "Seconds since the scheduler's l
       lambda s, now, c: _age(now, beat.beat_at) if (beat := s.get(Heartbeat, SCHEDULER)) else None)
 gauge("portal_alerts", "Alert events by delivery status (failed: gave up after the last attempt)", _alerts,
       labels=("status",))
+gauge("portal_checks_inferred_recent", "Failures inferred from their host without a request, in the recent window",
+      lambda s, now, c: s.execute(select(func.count()).select_from(Check)
+                                  .where(Check.checked_at >= now - _window(c), Check.inferred)).scalar_one())
+gauge("portal_sweep_hosts_throttled_recent", "Hosts that throttled a sweep (429/503), summed over the recent window",
+      lambda s, now, c: s.execute(select(func.coalesce(func.sum(SweepRun.throttled_hosts), 0))
+                                  .where(SweepRun.started_at >= now - _window(c))).scalar_one())
+gauge("portal_monitor_faults", "Monitor faults (the monitor could not reach the network), all time",
+      lambda s, now, c: s.execute(select(func.count()).select_from(MonitorFault)).scalar_one())
+gauge("portal_monitor_fault_open", "1 while a monitor fault is going on",
+      lambda s, now, c: s.execute(select(func.count()).select_from(MonitorFault)
+                                  .where(MonitorFault.ended_at.is_(None))).scalar_one())
 
 
 class _Collector:

@@ -48,7 +48,7 @@ def test_table_and_exit_codes(web_base):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["OUTCOME", "REASON", "HTTP", "MS", "URL"]
-    assert any(line.startswith("degraded  challenge") and "429" in line for line in lines)
+    assert any(line.startswith("degraded  rate_limited") and "429" in line for line in lines)
     assert "2 checked: 1 up, 1 degraded, 0 down" in result.stderr
     assert run([web_base + "/status/500"]).exit_code == 1
 

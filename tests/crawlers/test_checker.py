@@ -44,7 +44,7 @@ def check(url: str, config: CheckerConfig) -> CheckResult:
         ("/hops/5", "up", "ok", 200),
         ("/hops/6", "down", "too_many_redirects", 302),
         ("/cookie-gate", "up", "ok", 200),
-        ("/429", "degraded", "challenge", 429),
+        ("/429", "degraded", "rate_limited", 429),
         ("/cf-challenge", "degraded", "challenge", 403),
         ("/cf-challenge-200", "degraded", "challenge", 200),
         ("/empty", "down", "empty_response", 200),

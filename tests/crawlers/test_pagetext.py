@@ -30,7 +30,7 @@ def page(name: str) -> str:
         ("cloudflare_challenge.html", 200, {}, ("degraded", "challenge")),
         ("f5_rejected.html", 200, {}, ("degraded", "challenge")),
         ("waf_captcha_vi.html", 403, {}, ("degraded", "challenge")),
-        ("service_ok_vi.html", 429, {}, ("degraded", "challenge")),
+        ("service_ok_vi.html", 429, {}, ("degraded", "rate_limited")),
         ("service_ok_vi.html", 403, {}, ("down", "http_error")),
         ("service_ok_vi.html", 500, {}, ("down", "http_error")),
         ("service_ok_vi.html", 404, {}, ("down", "not_found")),

@@ -58,7 +58,7 @@ def test_a_cancelled_sweep_gives_back_what_it_claimed(db):
     cancel = threading.Event()
 
     def checker(urls):
-        for url in urls[:2]:
+        for url in list(urls)[:2]:
             yield result(url)
         cancel.set()  # SIGTERM arrives while the rest are in flight
 

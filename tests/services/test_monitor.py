@@ -1,11 +1,12 @@
 """Recording checks, incidents, claiming due services, sweeps and their locks, on SQLite and PostgreSQL."""
 
+import dataclasses
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.models import AlertEvent, Check, Incident, JobLock, Service
 from portal.services import monitor
@@ -137,7 +138,18 @@ def test_sweep_continues_when_recording_fails(db, monkeypatch):
 
     monkeypatch.setattr(monitor, "record_result", flaky)
     report = monitor.run_sweep(db.session, FakeChecker())
-    assert (report.checked, report.errors) == (3, 1)
+    assert (report.checked, report.errors) == (4, 0)  # nothing to record one by one: the chunk went in whole
+
+    class Garbled(FakeChecker):  # a result the state machine refuses: its chunk is recorded one by one
+        def __call__(self, urls):
+            for res in super().__call__(urls):
+                yield dataclasses.replace(res, outcome="weird") if res.url == services[2].url else res
+
+    db.session.execute(update(Service).values(next_check_at=None))
+    db.session.commit()
+    report = monitor.run_sweep(db.session, Garbled())
+    assert (report.checked, report.errors) == (2, 2)
+    assert "disk full" in " ".join(report.error_messages) and "weird" in " ".join(report.error_messages)
 
 
 def test_a_running_sweep_is_not_started_twice(db):

@@ -1,7 +1,7 @@
 """citizens' reports about services: reports, the re-checks they ask for, "citizens report problems" incidents
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """figures: where each crawled figure was read (evidence), and the period a stat source reads
 
-Revision ID: 0013
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013'
-down_revision = '0005'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
