@@ -322,7 +322,7 @@ def deliver_monitor_faults(
     *,
     now: datetime | None = None,
     mailer: Callable[[Sequence[Mail], AlertSettings], None] = send_mails,
-    webhook: Callable[[str, dict[str, Any]], None] = post_webhook,
+    webhook: Callable[..., None] = post_webhook,
 ) -> int:
     """One operator alert per monitor fault (administrators only, never the agencies); commits.
 
@@ -355,7 +355,7 @@ def deliver_monitor_faults(
                     "type": "monitor.fault", "id": fault.id, "reason": fault.reason, "detail": fault.detail,
                     "started_at": fault.started_at.isoformat(), "hosts": fault.hosts,
                     "failed_hosts": fault.failed_hosts,
-                })
+                }, allow_private=settings.allow_private)
             except Exception as exc:  # noqa: BLE001
                 errors.append(f"webhook: {exc}")
         fault.alert_attempts += 1

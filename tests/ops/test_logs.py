@@ -48,8 +48,8 @@ def test_a_line_per_alert_delivered_or_skipped_and_why(db, caplog):
 
     monitor.record_result(db.session, service, result(service.url), now + timedelta(minutes=2))
     hooks = []
-    alerts.deliver_pending(db.session, alerts.AlertSettings(webhook_url="http://127.0.0.1:9/hook"),
-                           webhook=lambda url, payload: hooks.append(payload))
+    alerts.deliver_pending(db.session, alerts.AlertSettings(webhook_url="http://127.0.0.1:9/hook", allow_private=True),
+                           webhook=lambda url, payload, **_: hooks.append(payload))
     delivered = [r.getMessage() for r in _lines(caplog, "portal.services.alerts")
                  if getattr(r, "status", "") == "delivered"]
     assert len(hooks) == 1 and len(delivered) == 1 and "(recovered)" in delivered[0] and "by webhook" in delivered[0]
@@ -57,10 +57,11 @@ def test_a_line_per_alert_delivered_or_skipped_and_why(db, caplog):
     monitor.record_result(db.session, service, result(service.url, "timeout"), now + timedelta(minutes=3))
     monitor.record_result(db.session, service, result(service.url, "timeout"), now + timedelta(minutes=4))
 
-    def broken(url, payload):
+    def broken(url, payload, **_):
         raise OSError("connection refused")
 
-    alerts.deliver_pending(db.session, alerts.AlertSettings(webhook_url="http://127.0.0.1:9/hook"), webhook=broken)
+    hook = alerts.AlertSettings(webhook_url="http://127.0.0.1:9/hook", allow_private=True)
+    alerts.deliver_pending(db.session, hook, webhook=broken)
     failed = [r.getMessage() for r in _lines(caplog, "portal.services.alerts") if getattr(r, "status", "") == "failed"]
     assert len(failed) == 1 and "not delivered (attempt 1 of 5, will retry): webhook: connection refused" in failed[0]
 

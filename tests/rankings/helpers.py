@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -58,12 +59,16 @@ def agency(session, code: str, name: str | None = None, kind: str = "province", 
     return item
 
 
+_ADDRESSES = itertools.count()  # every service its own address: an agency's addresses are unique
+
+
 def services(session, owner: Agency, *, l3: int = 0, l4: int = 0, health: str = "up", status: str = "active",
              created_at: datetime | None = None) -> list[Service]:
     items = []
     for i in range(l3 + l4):
         service = Service(agency_id=owner.id, name=f"Dịch vụ {owner.code} {len(items)}", level=3 if i < l3 else 4,
-                          url=f"https://{owner.code}.example.gov.vn/dv/{health}/{status}/{i}", health=health,
+                          url=f"https://{owner.code}.example.gov.vn/dv/{health}/{status}/{next(_ADDRESSES)}",
+                          health=health,
                           status=status)
         if created_at is not None:
             service.created_at = created_at
