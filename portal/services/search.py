@@ -242,7 +242,7 @@ _NAMES_MATCHED = {
     "postgresql": """
     SELECT name, length(name) AS name_length, active,
            CASE WHEN name_lower LIKE :exact ESCAPE '\\' THEN 0
-                WHEN name_folded LIKE ANY (:phrases) THEN 1  -- backslash is LIKE's default escape ELSE 2 END AS tier
+                WHEN name_folded LIKE ANY (:phrases) THEN 1 ELSE 2 END AS tier  -- LIKE's default escape is backslash
     FROM service_names
     WHERE active > 0 AND to_tsvector('simple', name_folded) @@ to_tsquery('simple', :every)""",
     "sqlite": """
