@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Select, case, column, func, literal_column, or_, select, table, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES, Agency, Procedure, Service
-from portal.models.search import ID_MASK
+from portal.models.search import ID_BITS, ID_MASK
 from portal.services.agencies import get_by_code, subunit_ids
 from portal.services.memo import clear_all, memo
 from portal.services.querying import MIN_PREFIX, Terms, Understanding, best_partial_names, understand
@@ -209,8 +209,8 @@ def _filtered(stmt: Select, query: ServiceQuery, session: Session, *, include_re
 
 
 def _sqlite_text_page(session: Session, query: ServiceQuery, tiers: _Tiers) -> tuple[int, list[int]]:
-    """Total and the page's ids of a filtered search, tier by tier, each read in rowid order (name length,
-    then id) from FTS5 and joined to the services for the filters."""
+    """Total and the page's ids of a filtered search, tier by tier, each read by name length (the rowid's
+    high bits), then today's agencies first, level 4 first and id, from FTS5 joined to the services."""
     rowid = _FTS.c.rowid
 
     def base(columns, fts_query: str) -> Select:
@@ -232,7 +232,8 @@ def _sqlite_text_page(session: Session, query: ServiceQuery, tiers: _Tiers) -> t
             if skip >= size:
                 skip -= size
                 continue
-        stmt = base([rowid], tier).order_by(rowid).limit(limit - len(ids)).offset(skip)
+        stmt = base([rowid], tier).order_by(rowid.op(">>")(ID_BITS), _former(), -Service.level, rowid)
+        stmt = stmt.limit(limit - len(ids)).offset(skip)
         ids += [value & ID_MASK for value in session.execute(stmt).scalars()]
         skip = 0
     return total, ids
@@ -321,7 +322,8 @@ def _names_page(session: Session, dialect: str, query: ServiceQuery, terms: Term
 
 def _former():
     """1 for a service of a merged (former) agency, else 0: such services come after today's."""
-    ended = select(Agency.id).where(Agency.id == Service.agency_id, Agency.valid_to <= date.today()).exists()
+    agency = aliased(Agency)
+    ended = select(agency.id).where(agency.id == Service.agency_id, agency.valid_to <= date.today()).exists()
     return case((ended, 1), else_=0)
 
 
