@@ -82,6 +82,7 @@ def register_request_guards(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, rankings, status
+    from portal.blueprints.synonyms import bp as synonyms_bp
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -93,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(opendata.bp)
     app.register_blueprint(procedures.bp)
     app.register_blueprint(rankings.bp)
+    app.register_blueprint(synonyms_bp)
 
     login_manager.user_loader(auth.load_user)
     login_manager.login_view = "auth.login"

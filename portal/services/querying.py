@@ -384,3 +384,62 @@ def best_partial_names(session: Session, terms: Terms, *, limit: int = 60) -> tu
     best = ranked[0]
     matched = tuple(seg for seg, hit in zip(terms.segments, hits, strict=True) if best in hit)
     return [vocab.names[n][0] for n in ranked[:limit]], spelled(vocab, Terms(matched, terms.prefix))
+
+
+# ---------------------------------------------------------------- administration of the synonyms
+
+
+class SynonymError(ValueError):
+    """A synonym group that cannot be saved; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def find_group(session: Session, key: str) -> SynonymGroup | None:
+    return next((g for g in all_groups(session) if g.key == key), None)
+
+
+def save_group(session: Session, key: str | None, *, terms: str, source: str, enabled: bool, user=None,
+               ip: str | None = None) -> SynonymGroup:
+    """Create a group (key None) or edit one (a file group gets an admin row of its key); audited, committed.
+
+    Raises SynonymError: fewer than two terms, no source, or a new group whose first term starts another.
+    """
+    from flask_babel import gettext as _
+
+    from portal.models import SearchSynonym
+    from portal.services import audit
+
+    listed = split_terms(terms)
+    source = " ".join(source.split())
+    errors = {}
+    if len(listed) < 2:
+        errors["terms"] = _("Nhập ít nhất hai cách gọi, phân cách bằng dấu |.")
+    if not source:
+        errors["source"] = _("Ghi rõ nguồn của nhóm từ (văn bản, cách gọi thông dụng …).")
+    before = find_group(session, key) if key else None
+    if key and before is None:
+        errors[""] = _("Không tìm thấy nhóm từ này.")
+    new_key = key or synonym_key(listed)
+    if not key and listed and find_group(session, new_key) is not None:
+        errors["terms"] = _("Đã có nhóm từ bắt đầu bằng “%(term)s”; hãy sửa nhóm đó.", term=listed[0])
+    if errors:
+        raise SynonymError(errors)
+    row = session.execute(select(SearchSynonym).where(SearchSynonym.key == new_key)).scalar_one_or_none()
+    if row is None:
+        row = SearchSynonym(key=new_key)
+        session.add(row)
+    row.terms, row.source, row.enabled = " | ".join(listed), source, enabled
+
+    def shown(group: SynonymGroup | None) -> dict | None:
+        return None if group is None else {"terms": " | ".join(group.terms), "source": group.source,
+                                           "enabled": group.enabled, "origin": group.origin}
+
+    audit.record(session, action="synonym.update" if before else "synonym.create", entity_type="search_synonym",
+                 entity_id=new_key, user=user, ip=ip, before=shown(before),
+                 after={"terms": row.terms, "source": source, "enabled": enabled, "origin": "admin"})
+    session.commit()
+    clear_synonyms()
+    return _from_row(row)
