@@ -130,3 +130,58 @@ def test_bundled_synonyms_have_sources_and_enough_entries():
     assert all(g.source and len(g.terms) >= 2 for g in groups)
     assert len({g.key for g in groups}) == len(groups)
 
+
+
+def test_page_groups_the_same_procedure_across_provinces(client, demo):
+    page = client.get("/services", query_string={"q": "giấy phép lái xe"}).get_data(as_text=True)
+    assert page.count('class="result result-group"') == 1
+    assert "có ở 3 tỉnh, thành phố" in page
+    assert page.index(">Hà Nội ·") < page.index(">Tuyên Quang ·") < page.index(">Hà Giang (đã sáp nhập) ·")
+    picked = client.get("/services/pick", query_string={"service": "3"})
+    assert picked.status_code == 302 and picked.headers["Location"].endswith("/services/3")
+    assert client.get("/services/pick?service=x").status_code == 302
+
+
+def test_grouping_with_filters_too(client, demo):
+    page = client.get("/services", query_string={"q": "giấy phép lái xe", "kind": "province"}).get_data(as_text=True)
+    assert page.count('class="result result-group"') == 1 and "có ở 3 tỉnh, thành phố" in page
+
+
+def test_page_says_what_it_searched_for_with_a_link_to_search_as_typed(client, demo):
+    page = client.get("/services", query_string={"q": "giay phep xay dug"}).get_data(as_text=True)
+    assert "Kết quả cho: giấy phép xây dựng" in page
+    assert "/services?q=giay+phep+xay+dug&amp;exact=1" in page
+    exact = client.get("/services?q=giay+phep+xay+dug&exact=1").get_data(as_text=True)
+    assert "Kết quả cho" not in exact and "Không tìm thấy dịch vụ nào" in exact
+
+
+def test_zero_results_page_offers_ways_on(client, demo):
+    page = client.get("/services", query_string={"q": "hộ chiêú qqq zzz", "exact": "1"}).get_data(as_text=True)
+    assert "Không tìm thấy dịch vụ nào" in page
+    assert "Thủ tục gần nhất" in page and "Cấp hộ chiếu phổ thông" in page
+    assert "/agencies" in page
+
+
+def test_search_box_on_every_page(client, demo):
+    for url in ("/", "/agencies", "/services/1"):
+        page = client.get(url).get_data(as_text=True)
+        assert 'id="site-q"' in page and 'data-suggest="/api/v1/suggest"' in page
+        assert "js/search-suggest.js" in page
+
+
+def test_suggest_api(client, demo):
+    body = client.get("/api/v1/suggest", query_string={"q": "bang lai"}).get_json()
+    assert body["items"][0] == {"name": "Cấp đổi giấy phép lái xe", "services": 3,
+                                "url": "/services?q=C%E1%BA%A5p+%C4%91%E1%BB%95i+gi%E1%BA%A5y+ph%C3%A9p+l%C3%A1i+xe"}
+    assert [i["name"] for i in client.get("/api/v1/suggest?q=passp").get_json()["items"]] == [
+        "Cấp hộ chiếu phổ thông"]
+    assert client.get("/api/v1/suggest?q=ket%20h").get_json()["items"][0]["name"] == "Đăng ký kết hôn"
+    typo = client.get("/api/v1/suggest?q=ho%20chiue").get_json()
+    assert typo["searched_for"] == "hộ chiếu" and typo["items"]
+    assert client.get("/api/v1/suggest?q=").get_json() == {"q": "", "items": [], "searched_for": None}
+
+
+def test_api_contract_is_kept(client, demo):
+    body = client.get("/api/v1/services", query_string={"q": "gplx", "per_page": 2}).get_json()
+    assert set(body) == {"items", "total", "page", "per_page"}
+    assert body["total"] == 3 and len(body["items"]) == 2 and body["items"][0]["agency"]["code"] == "ha-noi"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal.caching import public_page
@@ -11,7 +11,8 @@ from portal.formatting import healths, kinds
 from portal.models import Service
 from portal.services import agencies as agency_service
 from portal.services import availability, catalogue, figures
-from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
+from portal.services.querying import nearest_names
+from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_groups
 
 bp = Blueprint("public", __name__)
 
@@ -26,9 +27,12 @@ def home():
 @public_page
 def services():
     error: QueryError | None = None
+    nearest: list[str] = []
     try:
         query = parse_query(request.args, default_per_page=current_app.config["SEARCH_PER_PAGE"])
-        results = search_services(db.session, query)
+        results = search_groups(db.session, query)
+        if query.q and not results.total:
+            nearest = nearest_names(db.session, query.q)
     except QueryError as exc:
         error, query, results = exc, ServiceQuery(q=(request.args.get("q") or "")[:500]), None
     return render_template(
@@ -36,11 +40,21 @@ def services():
         query=query,
         results=results,
         error=error,
+        nearest=nearest,
         agencies=agency_service.agency_options(db.session),
         kinds=kinds(),
         healths=healths(),
         fields=fields(db.session),
     ), (400 if error else 200)
+
+
+@bp.get("/services/pick")
+def service_pick():
+    """The province picker of a grouped result (a plain GET form, so it works without JavaScript)."""
+    chosen = (request.args.get("service") or "").strip()
+    if not chosen.isdigit() or len(chosen) > 9:
+        return redirect(url_for("public.services"))
+    return redirect(url_for("public.service_detail", service_id=int(chosen)))
 
 
 @bp.get("/services/<int:service_id>")

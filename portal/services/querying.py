@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import islice, product
 from pathlib import Path
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
@@ -270,6 +270,16 @@ def _drop_stop_words(segments: list[Segment]) -> tuple[list[Segment], list[str]]
     return kept, dropped
 
 
+def _synonym_started(index: _SynonymIndex, word: str) -> tuple[Phrase, ...] | None:
+    """The synonym group of a one-word term that starts with `word` (at least 3 letters), if any."""
+    if len(word) < MIN_PREFIX:
+        return None
+    for phrase, group in sorted(index.phrases.items()):
+        if len(phrase) == 1 and phrase[0].startswith(word):
+            return (phrase, *[a for a in index.groups[group] if a != phrase])
+    return None
+
+
 def _max_edits(word: str) -> int:
     return 1 if len(word) <= 5 else 2
 
@@ -352,15 +362,23 @@ def understand(session: Session, q: str, *, exact: bool = False) -> Understandin
     segments = _segments(tokens, query_tokens(lower_nfc(q)), synonym_index(session))
     segments, dropped = _drop_stop_words(segments)
     vocab = vocabulary(session)
+    index = synonym_index(session)
     corrections = []
     for i, seg in enumerate(segments):
         last = i == len(segments) - 1
         if seg.synonym or _known(vocab, seg.word, last):
             continue
+        started = _synonym_started(index, seg.word) if last else None
+        if started is not None:  # "passp" as it is being typed: passport → hộ chiếu
+            segments[i] = Segment(started, seg.typed, synonym=True)
+            continue
         fixed = _correct(vocab, segments, i, prefix=True)
         if fixed:
             corrections.append((seg.word, fixed))
             segments[i] = Segment(((fixed,),), fixed)
+    if len(segments) > 1 and not segments[-1].synonym and len(segments[-1].word) < MIN_PREFIX \
+            and not _known(vocab, segments[-1].word, False) and not segments[-1].word.isdigit():
+        dropped.append(segments.pop().typed)  # a word being typed, too short to say which
     understanding = Understanding(q, spelled(vocab, Terms(tuple(segments))), corrections, dropped)
     understanding.synonyms = [(s.typed, [" ".join(a) for a in s.alternatives[1:]]) for s in segments if s.synonym]
     return understanding
@@ -443,3 +461,13 @@ def save_group(session: Session, key: str | None, *, terms: str, source: str, en
     session.commit()
     clear_synonyms()
     return _from_row(row)
+
+
+def nearest_names(session: Session, q: str, *, limit: int = 5) -> list[str]:
+    """The service names most like the whole query (for a search that found nothing)."""
+    vocab = vocabulary(session)
+    folded = fold(q)
+    if not folded or not vocab.names:
+        return []
+    found = process.extract(folded, [f for _, f in vocab.names], scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+    return [vocab.names[i][0] for _, _, i in found]

@@ -16,7 +16,7 @@ from portal.models.search import ID_BITS, ID_MASK
 from portal.services.agencies import get_by_code, subunit_ids
 from portal.services.memo import clear_all, memo
 from portal.services.querying import MIN_PREFIX, Terms, Understanding, best_partial_names, understand
-from portal.text import lower_nfc, query_tokens, vietnamese_sort_key
+from portal.text import lower_nfc, place_sort_key, query_tokens, vietnamese_sort_key
 
 MAX_QUERY_CHARS = 500
 PROCEDURE_CODE = re.compile(r"^[12]\.\d{1,6}(\.[A-Za-z0-9]*)?$")
@@ -320,6 +320,47 @@ def _names_page(session: Session, dialect: str, query: ServiceQuery, terms: Term
     return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
 
 
+_SUGGEST = {dialect: text(f"""
+WITH matched AS ({_NAMES_MATCHED[dialect]}
+)
+SELECT name, active FROM matched ORDER BY tier, name_length, active DESC LIMIT :limit
+""") for dialect in _NAMES_MATCHED}  # noqa: S608 - composed of the module's own constants
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    name: str
+    services: int
+
+
+def suggest(session: Session, q: str, *, limit: int = 8) -> tuple[list[Suggestion], Understanding | None]:
+    """Service names for the search box as the citizen types: the names a search would rank first, or the
+    best partial matches; each with how many active services bear it."""
+    q = q.strip()[:MAX_QUERY_CHARS]
+    dialect = session.get_bind().dialect.name
+    understanding = understand(session, q) if q and not PROCEDURE_CODE.match(q) else None
+    if understanding is None or understanding.terms is None or dialect not in _SUGGEST:
+        return [], understanding
+    terms = understanding.terms
+    if dialect == "postgresql":
+        exact, phrases = _tier_patterns(q, terms)
+        params = {"exact": exact, "phrases": phrases, "every": _pg_tsquery(terms)}
+    else:
+        tiers = _sqlite_tiers(q, terms)
+        params = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
+    rows = session.execute(_SUGGEST[dialect], {**params, "limit": limit}).all()
+    if not rows:
+        names, matched = best_partial_names(session, terms, limit=limit)
+        if names:
+            understanding.partial, understanding.terms = True, matched
+            counts = dict(session.execute(
+                select(Service.name, func.count()).where(Service.name.in_(names), Service.status == "active")
+                .group_by(Service.name)
+            ).all())
+            rows = [(name, counts[name]) for name in names if name in counts]
+    return [Suggestion(name, int(active)) for name, active in rows], understanding
+
+
 def _former():
     """1 for a service of a merged (former) agency, else 0: such services come after today's."""
     agency = aliased(Agency)
@@ -434,3 +475,133 @@ def fields(session: Session) -> list[str]:
 
 def clear_caches() -> None:
     clear_all()
+
+
+# ---------------------------------------------------------------- the results page: one row per procedure name
+
+
+@dataclass(frozen=True)
+class GroupService:
+    id: int
+    level: int
+    health: str
+    agency_code: str
+    agency_name: str
+    agency_kind: str
+    former: bool
+    is_sample: bool
+
+
+@dataclass
+class ResultGroup:
+    """The services of one name (the same procedure across agencies), best first: today's agencies, level 4."""
+
+    name: str
+    services: list[GroupService]
+
+    @property
+    def best(self) -> GroupService:
+        return self.services[0]
+
+    @property
+    def provinces(self) -> int:
+        return len({s.agency_code for s in self.services if s.agency_kind == "province"})
+
+    @property
+    def agencies(self) -> int:
+        return len({s.agency_code for s in self.services})
+
+    @property
+    def levels(self) -> list[int]:
+        return sorted({s.level for s in self.services}, reverse=True)
+
+    def picker(self) -> list[GroupService]:
+        """The services by agency name, for the province picker."""
+        return sorted(self.services, key=lambda s: (s.former, place_sort_key(s.agency_name)))
+
+
+@dataclass
+class GroupPage:
+    groups: list[ResultGroup]
+    total: int
+    names: int
+    page: int
+    per_page: int
+    query: ServiceQuery
+    understanding: Understanding | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.names / self.per_page))
+
+
+_NAMES_LIST = {dialect: text(f"""
+WITH matched AS ({_NAMES_MATCHED[dialect]}
+)
+SELECT name, count(*) OVER () AS names, sum(active) OVER () AS total
+FROM matched ORDER BY tier, name_length, name LIMIT :limit OFFSET :skip
+""") for dialect in _NAMES_MATCHED}  # noqa: S608 - composed of the module's own constants
+
+
+def _group_services(session: Session, names: list[str]) -> dict[str, list[GroupService]]:
+    today = date.today()
+    rows = session.execute(
+        select(Service.id, Service.name, Service.level, Service.health, Service.is_sample, Agency.code,
+               Agency.name, Agency.kind, Agency.valid_to)
+        .join(Agency, Agency.id == Service.agency_id)
+        .where(Service.name.in_(names), Service.status == "active")
+    ).all()
+    found: dict[str, list[GroupService]] = {}
+    for r in rows:
+        found.setdefault(r[1], []).append(GroupService(
+            id=r[0], level=r[2], health=r[3], is_sample=r[4], agency_code=r[5], agency_name=r[6],
+            agency_kind=r[7], former=bool(r[8] and r[8] <= today)))
+    for services in found.values():
+        services.sort(key=lambda s: (s.former, -s.level, s.id))
+    return found
+
+
+def search_groups(session: Session, query: ServiceQuery) -> GroupPage:
+    """A page of procedure names matching the query, each with its services (one row for the same procedure
+    in 34 provinces instead of 34 rows). Without filters it pages over the distinct names; with filters, or
+    for the best partial matches, the services page of `search_services` is grouped by name."""
+    has_filters = bool(query.agency or query.kind or query.level or query.field or query.health)
+    dialect = session.get_bind().dialect.name
+    q = query.q
+    skip = (query.page - 1) * query.per_page
+    if q and not PROCEDURE_CODE.match(q) and not has_filters and dialect in _NAMES_LIST:
+        understanding = understand(session, q, exact=query.exact)
+        terms = understanding.terms
+        if terms is not None:
+            if dialect == "postgresql":
+                exact, phrases = _tier_patterns(q, terms)
+                params = {"exact": exact, "phrases": phrases, "every": _pg_tsquery(terms)}
+            else:
+                tiers = _sqlite_tiers(q, terms)
+                params = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
+            rows = session.execute(_NAMES_LIST[dialect], {**params, "limit": query.per_page, "skip": skip}).all()
+            names_total = int(rows[0][1]) if rows else 0
+            total = int(rows[0][2]) if rows else 0
+            names = [r[0] for r in rows]
+            if not rows and not query.exact and skip == 0:
+                names, matched = best_partial_names(session, terms, limit=query.per_page)
+                if names:
+                    understanding.partial, understanding.terms = True, matched
+                    names_total = len(names)
+            found = _group_services(session, names) if names else {}
+            groups = [ResultGroup(n, found[n]) for n in names if n in found]
+            if understanding.partial:
+                total = sum(len(g.services) for g in groups)
+            return GroupPage(groups, total, names_total, query.page, query.per_page, query, understanding)
+    page = search_services(session, query)
+    order = list(dict.fromkeys(s.name for s in page.items))
+    in_page: dict[str, list[GroupService]] = {}
+    today = date.today()
+    for s in page.items:
+        in_page.setdefault(s.name, []).append(GroupService(
+            id=s.id, level=s.level, health=s.health, is_sample=s.is_sample, agency_code=s.agency.code,
+            agency_name=s.agency.name, agency_kind=s.agency.kind,
+            former=bool(s.agency.valid_to and s.agency.valid_to <= today)))
+    groups = [ResultGroup(n, in_page[n]) for n in order]
+    names = math.ceil(page.total / query.per_page) * query.per_page if page.total else 0
+    return GroupPage(groups, page.total, names, page.page, page.per_page, query, page.understanding)
