@@ -28,9 +28,11 @@ from portal.text import fold, lower_nfc, query_tokens
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "search_synonyms.csv"
 MIN_PREFIX = 3
 MAX_VARIANTS = 8
+SYNONYM_WEIGHT = 0.7
 # Words of a request that say what the citizen wants done, not which service: they need not match.
 STOP_PHRASES = (
     "xin", "lam", "thu tuc", "cach", "muon", "toi muon", "o dau", "nhu the nao", "the nao", "huong dan",
+    "lam sao", "giay to", "thi lam the nao",
     "how to", "apply for",
 )
 _TERM_SPLIT = re.compile(r"\s*\|\s*")
@@ -391,11 +393,15 @@ def best_partial_names(session: Session, terms: Terms, *, limit: int = 60) -> tu
     count = len(vocab.names) or 1
     hits = [_segment_postings(vocab, seg, terms.prefix and i == len(terms.segments) - 1)
             for i, seg in enumerate(terms.segments)]
-    weights = [math.log((count + 1) / (len(h) + 0.5)) if h else 0.0 for h in hits]
+    # Rarer segments weigh more; one- and two-letter words ("ô", "tô") match by chance, so half as much.
+    weights = [math.log((count + 1) / (len(h) + 0.5)) * (0.5 if max(map(len, seg.word.split())) <= 2 else 1)
+               if h else 0.0 for seg, h in zip(terms.segments, hits, strict=True)]
     scores: dict[int, float] = defaultdict(float)
-    for hit, weight in zip(hits, weights, strict=True):
-        for name in hit:
-            scores[name] += weight
+    for i, (seg, hit, weight) in enumerate(zip(terms.segments, hits, weights, strict=True)):
+        typed = hit if len(seg.alternatives) == 1 else _segment_postings(
+            vocab, Segment(seg.alternatives[:1], seg.typed), terms.prefix and i == len(terms.segments) - 1)
+        for name in hit:  # the words as typed weigh more than their synonyms
+            scores[name] += weight if name in typed else weight * SYNONYM_WEIGHT
     if not scores:
         return [], None
     ranked = sorted(scores, key=lambda n: (-round(scores[n], 6), len(vocab.names[n][0]), vocab.names[n][0]))
