@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import Select, case, column, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -480,6 +481,9 @@ def clear_caches() -> None:
 # ---------------------------------------------------------------- the results page: one row per procedure name
 
 
+_place_key = lru_cache(maxsize=4096)(place_sort_key)
+
+
 @dataclass(frozen=True)
 class GroupService:
     id: int
@@ -517,7 +521,7 @@ class ResultGroup:
 
     def picker(self) -> list[GroupService]:
         """The services by agency name, for the province picker."""
-        return sorted(self.services, key=lambda s: (s.former, place_sort_key(s.agency_name)))
+        return sorted(self.services, key=lambda s: (s.former, _place_key(s.agency_name)))
 
 
 @dataclass
