@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.caching import public_page
@@ -15,6 +16,30 @@ from portal.services.querying import nearest_names
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_groups
 
 bp = Blueprint("public", __name__)
+_ESCAPED: dict[tuple[int, str], tuple[list, list[tuple[str, str, str]]]] = {}
+
+
+@bp.app_template_global()
+def option_tags(options: list, selected: object = None, former_suffix: str = "") -> Markup:
+    """<option> tags of (value, label) or (value, label, current) items or strings, one marked selected. The search page
+    renders a hundred-odd options per request, so the escaped tags of a memoised list are kept (keyed by the
+    list object, which the memo hands out unchanged for minutes) and only the selection is added."""
+    key = (id(options), former_suffix)
+    cached = _ESCAPED.get(key)
+    if cached is None or cached[0] is not options:
+        tags = []
+        for item in options:
+            item = (item, item) if isinstance(item, str) else item
+            label = item[1] if len(item) < 3 or item[2] else f"{item[1]} ({former_suffix})"
+            tags.append((str(item[0]), f'<option value="{escape(item[0])}"', f">{escape(label)}</option>"))
+        if len(_ESCAPED) > 64:
+            _ESCAPED.clear()
+        _ESCAPED[key] = cached = (options, tags)
+    chosen = "" if selected is None else str(selected)
+    html = "".join(f"{head} selected{tail}" if value == chosen else head + tail for value, head, tail in cached[1])
+    return Markup(html)  # noqa: S704 - values and labels escaped above
+
+
 
 
 @bp.get("/")

@@ -523,6 +523,11 @@ class ResultGroup:
         """The services by agency name, for the province picker."""
         return sorted(self.services, key=lambda s: (s.former, _place_key(s.agency_name)))
 
+    def picker_options(self, merged: str, level_3: str, level_4: str) -> list[tuple[int, str]]:
+        """(service id, "Agency (merged) · level") for the picker's <option>s."""
+        return [(s.id, f"{s.agency_name}{f' ({merged})' if s.former else ''} · {level_4 if s.level == 4 else level_3}")
+                for s in self.picker()]
+
 
 @dataclass
 class GroupPage:
