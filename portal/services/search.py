@@ -298,6 +298,15 @@ ORDER BY page.position
 """) for dialect in _NAMES_MATCHED}  # noqa: S608 - composed of the module's own constants
 
 
+def _names_params(dialect: str, q: str, terms: Terms) -> dict:
+    """The text-search parameters of the queries over `service_names` (_NAMES_MATCHED)."""
+    if dialect == "postgresql":
+        exact, phrases = _tier_patterns(q, terms)
+        return {"exact": exact, "phrases": phrases, "every": _pg_tsquery(terms)}
+    tiers = _sqlite_tiers(q, terms)
+    return {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
+
+
 def _today(dialect: str) -> date | str:
     return date.today() if dialect == "postgresql" else date.today().isoformat()
 
@@ -309,12 +318,7 @@ def _names_page(session: Session, dialect: str, query: ServiceQuery, terms: Term
     their counts says which groups the page falls in, and only those groups' services are read from the
     (name, id) index.
     """
-    if dialect == "postgresql":
-        exact, phrases = _tier_patterns(query.q, terms)
-        params = {"exact": exact, "phrases": phrases, "every": _pg_tsquery(terms)}
-    else:
-        tiers = _sqlite_tiers(query.q, terms)
-        params = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
+    params = _names_params(dialect, query.q, terms)
     skip = (query.page - 1) * query.per_page
     params |= {"skip": skip, "stop": skip + query.per_page, "today": _today(dialect)}
     rows = session.execute(_NAMES_PAGE[dialect], params).all()
@@ -343,12 +347,7 @@ def suggest(session: Session, q: str, *, limit: int = 8) -> tuple[list[Suggestio
     if understanding is None or understanding.terms is None or dialect not in _SUGGEST:
         return [], understanding
     terms = understanding.terms
-    if dialect == "postgresql":
-        exact, phrases = _tier_patterns(q, terms)
-        params = {"exact": exact, "phrases": phrases, "every": _pg_tsquery(terms)}
-    else:
-        tiers = _sqlite_tiers(q, terms)
-        params = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
+    params = _names_params(dialect, q, terms)
     rows = session.execute(_SUGGEST[dialect], {**params, "limit": limit}).all()
     if not rows:
         names, matched = best_partial_names(session, terms, limit=limit)
@@ -582,13 +581,8 @@ def search_groups(session: Session, query: ServiceQuery) -> GroupPage:
         understanding = understand(session, q, exact=query.exact)
         terms = understanding.terms
         if terms is not None:
-            if dialect == "postgresql":
-                exact, phrases = _tier_patterns(q, terms)
-                params = {"exact": exact, "phrases": phrases, "every": _pg_tsquery(terms)}
-            else:
-                tiers = _sqlite_tiers(q, terms)
-                params = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
-            rows = session.execute(_NAMES_LIST[dialect], {**params, "limit": query.per_page, "skip": skip}).all()
+            params = _names_params(dialect, q, terms) | {"limit": query.per_page, "skip": skip}
+            rows = session.execute(_NAMES_LIST[dialect], params).all()
             names_total = int(rows[0][1]) if rows else 0
             total = int(rows[0][2]) if rows else 0
             names = [r[0] for r in rows]
