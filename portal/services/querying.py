@@ -186,10 +186,13 @@ def clear_synonyms() -> None:
 class Vocabulary:
     """Words of the active service names: how many names hold each, their usual spelling, and the names."""
 
-    names: list[tuple[str, str]]  # (name, name_folded)
+    names: list[tuple[str, str, int]]  # (name, name_folded, active services)
     postings: dict[str, set[int]]
     forms: list[dict[str, str]]  # per name: folded word -> the word as the name spells it
     words: list[str]
+    texts: list[str] = field(default_factory=list)  # per name: its folded words, " "-joined and padded
+    lowers: list[str] = field(default_factory=list)  # per name: lower case with diacritics
+    by_length: list[int] = field(default_factory=list)  # name indexes, shorter (then commoner) first
 
     def df(self, word: str, prefix: bool = False) -> int:
         if not prefix:
@@ -210,17 +213,22 @@ _VOCABULARY = memo(60)
 def vocabulary(session: Session) -> Vocabulary:
     """The spelling index over `service_names` (a few thousand distinct names), memoised for a minute."""
     def compute() -> Vocabulary:
-        rows = session.execute(select(_NAMES.c.name, _NAMES.c.name_folded).where(_NAMES.c.active > 0)).all()
+        rows = session.execute(
+            select(_NAMES.c.name, _NAMES.c.name_folded, _NAMES.c.active).where(_NAMES.c.active > 0)
+        ).all()
         postings: dict[str, set[int]] = defaultdict(set)
         forms: list[dict[str, str]] = []
         names = []
-        for i, (name, folded) in enumerate(rows):
-            names.append((name, folded))
+        for i, (name, folded, active) in enumerate(rows):
+            names.append((name, folded, active))
             spelt = {fold(word): word for word in query_tokens(lower_nfc(name))}
             forms.append(spelt)
             for key in spelt:
                 postings[key].add(i)
-        return Vocabulary(names, dict(postings), forms, sorted(postings))
+        texts = [" " + " ".join(query_tokens(folded)) + " " for _, folded, _ in names]
+        by_length = sorted(range(len(names)), key=lambda n: (len(names[n][0]), -names[n][2]))
+        return Vocabulary(names, dict(postings), forms, sorted(postings), texts, [lower_nfc(n[0]) for n in names],
+                          by_length)
 
     return _VOCABULARY.get(str(session.get_bind().url), compute)
 
@@ -347,15 +355,16 @@ def spelled(vocab: Vocabulary, terms: Terms) -> Terms:
     def spell(word: str) -> str:
         if word != fold(word):
             return word
-        found = Counter(vocab.forms[n][word] for n in names if word in vocab.forms[n])
+        found = Counter(vocab.forms[n][word] for n in islice(names, 200) if word in vocab.forms[n])
         return found.most_common(1)[0][0] if found else word
 
     return Terms(tuple(Segment(seg.alternatives, " ".join(spell(w) for w in seg.typed.split()), seg.synonym)
                        for seg in terms.segments), terms.prefix)
 
 
-def understand(session: Session, q: str, *, exact: bool = False) -> Understanding:
-    """Terms for the search engine from what was typed; with `exact`, the words as typed and nothing more."""
+def understand(session: Session, q: str, *, exact: bool = False, typing: bool = False) -> Understanding:
+    """Terms for the search engine from what was typed; with `exact`, the words as typed and nothing more;
+    with `typing` (suggestions), a last word shorter than 3 letters is left out rather than corrected."""
     tokens = query_tokens(fold(q))
     if not tokens:
         return Understanding(q, None)
@@ -368,7 +377,7 @@ def understand(session: Session, q: str, *, exact: bool = False) -> Understandin
     corrections = []
     for i, seg in enumerate(segments):
         last = i == len(segments) - 1
-        if seg.synonym or _known(vocab, seg.word, last):
+        if seg.synonym or _known(vocab, seg.word, last) or (typing and last and len(seg.word) < MIN_PREFIX):
             continue
         started = _synonym_started(index, seg.word) if last else None
         if started is not None:  # "passp" as it is being typed: passport → hộ chiếu
@@ -379,7 +388,7 @@ def understand(session: Session, q: str, *, exact: bool = False) -> Understandin
             corrections.append((seg.word, fixed))
             segments[i] = Segment(((fixed,),), fixed)
     if len(segments) > 1 and not segments[-1].synonym and len(segments[-1].word) < MIN_PREFIX \
-            and not _known(vocab, segments[-1].word, False) and not segments[-1].word.isdigit():
+            and (typing or not _known(vocab, segments[-1].word, False)) and not segments[-1].word.isdigit():
         dropped.append(segments.pop().typed)  # a word being typed, too short to say which
     understanding = Understanding(q, spelled(vocab, Terms(tuple(segments))), corrections, dropped)
     understanding.synonyms = [(s.typed, [" ".join(a) for a in s.alternatives[1:]]) for s in segments if s.synonym]
@@ -475,5 +484,59 @@ def nearest_names(session: Session, q: str, *, limit: int = 5) -> list[str]:
     folded = fold(q)
     if not folded or not vocab.names:
         return []
-    found = process.extract(folded, [f for _, f in vocab.names], scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+    found = process.extract(folded, [n[1] for n in vocab.names], scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
     return [vocab.names[i][0] for _, _, i in found]
+
+
+def _phrase_in(words: str, phrase: Phrase, prefix: bool) -> bool:
+    """`phrase` as whole words of `words` (" "-joined, padded), its last word a prefix when `prefix`."""
+    needle = " " + " ".join(phrase) + ("" if prefix else " ")
+    return needle in words
+
+
+def suggest_names(session: Session, q: str, *, limit: int = 8) -> tuple[list[tuple[str, int]], Understanding]:
+    """(name, active services) for the search box, ranked like search (the query with its diacritics, the
+    whole phrase, every word; shorter names first), else the best partial matches. Read from the in-memory
+    vocabulary of `service_names` (at most a minute old), so a keystroke costs no database query."""
+    understanding = understand(session, q, typing=True)
+    terms = understanding.terms
+    if terms is None:
+        return [], understanding
+    vocab = vocabulary(session)
+    last = len(terms.segments) - 1
+    candidates: set[int] | None = None
+    for i, seg in enumerate(terms.segments):
+        hit = _segment_postings(vocab, seg, terms.prefix and i == last)
+        candidates = hit if candidates is None else candidates & hit
+    exact = lower_nfc(q)
+    phrases = terms.phrases()
+
+    def matches(n: int) -> bool:
+        text = vocab.texts[n]
+        return all(any(_phrase_in(text, alt, terms.prefix_word(i, alt, len(alt) - 1)) for alt in seg.alternatives)
+                   for i, seg in enumerate(terms.segments))
+
+    # Names in order of length, each put in its tier; the scan stops once the best tier possible is full
+    # (the diacritics tier only when diacritics were typed).
+    best = 0 if exact != fold(exact) else 1
+    tiers: list[list[int]] = [[], [], []]
+    for n in vocab.by_length if candidates else ():
+        if n not in candidates or not matches(n):
+            continue
+        text = vocab.texts[n]
+        if best == 0 and exact in vocab.lowers[n]:
+            tier = 0
+        else:
+            tier = 1 if any(_phrase_in(text, p, pre) for p, pre in phrases) else 2
+        if len(tiers[tier]) < limit:
+            tiers[tier].append(n)
+        if len(tiers[best]) >= limit:
+            break
+    found = (tiers[0] + tiers[1] + tiers[2])[:limit]
+    if not found:
+        names, matched = best_partial_names(session, terms, limit=limit)
+        if names:
+            understanding.partial, understanding.terms = True, matched
+            by_name = {vocab.names[n][0]: n for n in range(len(vocab.names))}
+            found = [by_name[name] for name in names]
+    return [(vocab.names[n][0], vocab.names[n][2]) for n in found], understanding

@@ -16,7 +16,14 @@ from portal.models import AGENCY_KINDS, HEALTH_STATES, Agency, Procedure, Servic
 from portal.models.search import ID_BITS, ID_MASK
 from portal.services.agencies import get_by_code, subunit_ids
 from portal.services.memo import clear_all, memo
-from portal.services.querying import MIN_PREFIX, Terms, Understanding, best_partial_names, understand
+from portal.services.querying import (
+    MIN_PREFIX,
+    Terms,
+    Understanding,
+    best_partial_names,
+    suggest_names,
+    understand,
+)
 from portal.text import lower_nfc, place_sort_key, query_tokens, vietnamese_sort_key
 
 MAX_QUERY_CHARS = 500
@@ -325,13 +332,6 @@ def _names_page(session: Session, dialect: str, query: ServiceQuery, terms: Term
     return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
 
 
-_SUGGEST = {dialect: text(f"""
-WITH matched AS ({_NAMES_MATCHED[dialect]}
-)
-SELECT name, active FROM matched ORDER BY tier, name_length, active DESC LIMIT :limit
-""") for dialect in _NAMES_MATCHED}  # noqa: S608 - composed of the module's own constants
-
-
 @dataclass(frozen=True)
 class Suggestion:
     name: str
@@ -339,26 +339,12 @@ class Suggestion:
 
 
 def suggest(session: Session, q: str, *, limit: int = 8) -> tuple[list[Suggestion], Understanding | None]:
-    """Service names for the search box as the citizen types: the names a search would rank first, or the
-    best partial matches; each with how many active services bear it."""
+    """Service names for the search box as the citizen types, each with how many active services bear it."""
     q = q.strip()[:MAX_QUERY_CHARS]
-    dialect = session.get_bind().dialect.name
-    understanding = understand(session, q) if q and not PROCEDURE_CODE.match(q) else None
-    if understanding is None or understanding.terms is None or dialect not in _SUGGEST:
-        return [], understanding
-    terms = understanding.terms
-    params = _names_params(dialect, q, terms)
-    rows = session.execute(_SUGGEST[dialect], {**params, "limit": limit}).all()
-    if not rows:
-        names, matched = best_partial_names(session, terms, limit=limit)
-        if names:
-            understanding.partial, understanding.terms = True, matched
-            counts = dict(session.execute(
-                select(Service.name, func.count()).where(Service.name.in_(names), Service.status == "active")
-                .group_by(Service.name)
-            ).all())
-            rows = [(name, counts[name]) for name in names if name in counts]
-    return [Suggestion(name, int(active)) for name, active in rows], understanding
+    if not q or PROCEDURE_CODE.match(q):
+        return [], None
+    names, understanding = suggest_names(session, q, limit=limit)
+    return [Suggestion(name, active) for name, active in names], understanding
 
 
 def _former():
