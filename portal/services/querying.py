@@ -221,7 +221,11 @@ def vocabulary(session: Session) -> Vocabulary:
         names = []
         for i, (name, folded, active) in enumerate(rows):
             names.append((name, folded, active))
-            spelt = {fold(word): word for word in query_tokens(lower_nfc(name))}
+            lower, folded_words = query_tokens(lower_nfc(name)), query_tokens(folded)
+            if len(lower) == len(folded_words):  # the same words, with and without diacritics
+                spelt = dict(zip(folded_words, lower, strict=True))
+            else:
+                spelt = {fold(word): word for word in lower}
             forms.append(spelt)
             for key in spelt:
                 postings[key].add(i)
