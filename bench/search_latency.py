@@ -2,7 +2,8 @@
 
 Generates N synthetic services (default 200,000) on SQLite and PostgreSQL, then times
 GET /api/v1/services?q=… (p50/p95, with and without diacritics; page cache off, 200 distinct queries),
-then the search function itself and, in the same run, the same search (total and ranked first page)
+then GET /api/v1/suggest?q=… with two thirds of each query typed, then the search function itself and, in the
+same run, the same search (total and ranked first page)
 done with `name_folded LIKE '%word%'` for every word instead of the text index.
 Usage: python bench/search_latency.py [--services 200000] [--queries 200]
 """
@@ -93,6 +94,12 @@ def run(backend: str, services: int, n_queries: int) -> dict[str, float]:
                 totals.append(response.get_json()["total"])
                 api_ms.append(elapsed)
                 (without_marks if q == fold(q) else with_marks).append(elapsed)
+            suggest_ms = []
+            for q in queries:  # what has been typed so far: two thirds of the query, at least 3 characters
+                t0 = time.perf_counter()
+                response = client.get("/api/v1/suggest", query_string={"q": q[: max(3, len(q) * 2 // 3)]})
+                suggest_ms.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, response.data
             service_ms = []
             for q in queries:
                 t0 = time.perf_counter()
@@ -109,6 +116,8 @@ def run(backend: str, services: int, n_queries: int) -> dict[str, float]:
     print(f"[{backend}]   with diacritics            : {summary(with_marks)}")
     print(f"[{backend}]   without diacritics         : {summary(without_marks)}")
     print(f"[{backend}] search_services (no HTTP)    : {summary(service_ms)}")
+    print(f"[{backend}] API suggest (typed so far)   : {summary(suggest_ms)}  (target p95 < 20 ms: "
+          f"{'met' if percentile(suggest_ms, 95) < 20 else 'NOT met'})")
     print(f"[{backend}] LIKE full scan (baseline)    : {summary(like_ms)}")
     print(f"[{backend}] matches per query: median {percentile(totals, 50):.0f}, max {max(totals)}")
     ratio = percentile(like_ms, 50) / percentile(service_ms, 50)

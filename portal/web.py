@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints import admin, api, auth, compliance, figures, opendata, procedures, public, rankings, status
     from portal.blueprints.feedback import admin_bp as feedback_admin_bp
     from portal.blueprints.feedback import bp as feedback_bp
+    from portal.blueprints.synonyms import bp as synonyms_bp
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops.bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(feedback_admin_bp)
+    app.register_blueprint(synonyms_bp)
 
     login_manager.user_loader(auth.load_user)
     login_manager.login_view = "auth.login"

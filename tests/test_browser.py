@@ -147,3 +147,37 @@ def test_report_a_service_by_keyboard_on_a_phone(app, live_server, phone):
     assert "Bấm “Nộp hồ sơ” thì báo lỗi <500>" in phone.locator(".feedback-list").inner_text()
     report = db.session.execute(select(FeedbackReport)).scalar_one()
     assert report.category == "submit_error" and report.description_public
+
+
+def test_search_box_suggestions_by_keyboard(live_server, page):
+    page.goto(live_server + "/agencies")
+    box = page.locator("#site-q")
+    box.focus()
+    page.keyboard.type("bang lai", delay=30)
+    listbox = page.get_by_role("listbox", name="Gợi ý tìm kiếm")
+    listbox.wait_for(state="visible")
+    assert box.get_attribute("role") == "combobox" and box.get_attribute("aria-expanded") == "true"
+    options = listbox.get_by_role("option")
+    assert "giấy phép lái xe" in options.first.inner_text()
+    assert "gợi ý" in page.locator("[role=status]", has_text="gợi ý").inner_text()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    active = box.get_attribute("aria-activedescendant")
+    assert active == options.first.get_attribute("id") and options.first.get_attribute("aria-selected") == "true"
+    page.keyboard.press("Escape")
+    assert box.get_attribute("aria-expanded") == "false" and listbox.is_hidden()
+    page.keyboard.press("ArrowDown")
+    chosen = options.first.evaluate("option => option.firstChild.textContent.trim()")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/services?q=*")
+    assert page.locator("ol.results li h2").first.inner_text() == chosen
+    assert box.input_value() == "" and page.locator("#q").input_value() == chosen
+
+
+def test_search_box_works_without_javascript(live_server):
+    import urllib.request
+
+    with urllib.request.urlopen(live_server + "/services?q=gplx") as response:  # noqa: S310 - loopback server
+        html = response.read().decode()
+    assert "giấy phép lái xe" in html.lower() and 'id="site-q"' in html

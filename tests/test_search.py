@@ -75,7 +75,7 @@ def test_whole_phrase_before_scattered_words(db, catalogue):
 
 
 def test_last_word_is_a_prefix(db, catalogue):
-    assert names(search_services(db.session, ServiceQuery(q="khai si"))) == ["Đăng ký khai sinh"]
+    assert names(search_services(db.session, ServiceQuery(q="khai sin"))) == ["Đăng ký khai sinh"]
 
 
 def test_filters_combine(db, catalogue):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
 
 from portal.caching import public_page
 from portal.extensions import csrf, db
@@ -15,7 +15,7 @@ from portal.services import compliance as compliance_service
 from portal.services.importing import SCOPES
 from portal.services.openapi import openapi_document
 from portal.services.ranking import METRICS
-from portal.services.search import QueryError, parse_query, search_services
+from portal.services.search import QueryError, parse_query, search_services, suggest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 AGENCY_CODE_RE = re.compile(r"^[a-z0-9-]{1,80}$")
@@ -63,6 +63,19 @@ def services():
         total=page.total,
         page=page.page,
         per_page=page.per_page,
+    )
+
+
+@bp.get("/suggest")
+@public_page
+def suggestions():
+    q = (request.args.get("q") or "")[:500]
+    items, understanding = suggest(db.session, q)
+    return jsonify(
+        q=q,
+        searched_for=understanding.searched_for if understanding else None,
+        items=[{"name": i.name, "services": i.services, "url": url_for("public.services", q=i.name)}
+               for i in items],
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.caching import public_page
@@ -11,9 +12,36 @@ from portal.formatting import healths, kinds
 from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
 from portal.services import availability, catalogue, figures, monitor, registry
-from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_services
+from portal.services.querying import nearest_names
+from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_groups
 
 bp = Blueprint("public", __name__)
+_ESCAPED: dict[tuple[int, str], tuple[list, list[tuple[str, str, str]]]] = {}
+
+
+@bp.app_template_global()
+def option_tags(options: list, selected: object = None, former_suffix: str = "", *, keep: bool = True) -> Markup:
+    """<option> tags of (value, label) or (value, label, current) items or strings, one marked selected. The search page
+    renders a hundred-odd options per request, so the escaped tags of a memoised list are kept (keyed by the
+    list object, which the memo hands out unchanged for minutes) and only the selection is added."""
+    key = (id(options), former_suffix)
+    cached = _ESCAPED.get(key)
+    if cached is None or cached[0] is not options:
+        tags = []
+        for item in options:
+            item = (item, item) if isinstance(item, str) else item
+            label = item[1] if len(item) < 3 or item[2] else f"{item[1]} ({former_suffix})"
+            tags.append((str(item[0]), f'<option value="{escape(item[0])}"', f">{escape(label)}</option>"))
+        cached = (options, tags)
+        if keep:  # a list built for this request only (keep=False) is not worth keeping
+            if len(_ESCAPED) > 64:
+                _ESCAPED.clear()
+            _ESCAPED[key] = cached
+    chosen = "" if selected is None else str(selected)
+    html = "".join(f"{head} selected{tail}" if value == chosen else head + tail for value, head, tail in cached[1])
+    return Markup(html)  # noqa: S704 - values and labels escaped above
+
+
 
 
 @bp.get("/")
@@ -26,9 +54,12 @@ def home():
 @public_page
 def services():
     error: QueryError | None = None
+    nearest: list[str] = []
     try:
         query = parse_query(request.args, default_per_page=current_app.config["SEARCH_PER_PAGE"])
-        results = search_services(db.session, query)
+        results = search_groups(db.session, query)
+        if query.q and not results.total:
+            nearest = nearest_names(db.session, query.q)
     except QueryError as exc:
         error, query, results = exc, ServiceQuery(q=(request.args.get("q") or "")[:500]), None
     return render_template(
@@ -36,11 +67,21 @@ def services():
         query=query,
         results=results,
         error=error,
+        nearest=nearest,
         agencies=agency_service.agency_options(db.session),
         kinds=kinds(),
         healths=healths(),
         fields=fields(db.session),
     ), (400 if error else 200)
+
+
+@bp.get("/services/pick")
+def service_pick():
+    """The province picker of a grouped result (a plain GET form, so it works without JavaScript)."""
+    chosen = (request.args.get("service") or "").strip()
+    if not chosen.isdigit() or len(chosen) > 9:
+        return redirect(url_for("public.services"))
+    return redirect(url_for("public.service_detail", service_id=int(chosen)))
 
 
 @bp.get("/services/<int:service_id>")

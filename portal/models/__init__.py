@@ -28,6 +28,7 @@ from portal.models.procedure import CatalogueEntry, Procedure
 from portal.models.report import INDEX_COLUMNS, ReportFigure
 from portal.models.search import install_search
 from portal.models.service import HEALTH_STATES, SERVICE_STATUSES, Service
+from portal.models.synonym import SearchSynonym
 from portal.models.user import ROLES, User
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "QuarterLock",
     "QuarterlyReport",
     "ReportFigure",
+    "SearchSynonym",
     "Service",
     "StatSource",
     "SweepRun",

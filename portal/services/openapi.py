@@ -652,6 +652,36 @@ PATHS: dict[str, Any] = {
     },
 }
 
+PATHS["/api/v1/services"]["get"]["parameters"].append(_param(
+    "exact", {"type": "string", "enum": ["0", "1", "true", "false"]},
+    "Search the words exactly as typed: no synonyms, typo correction or partial matches"))
+PATHS["/api/v1/suggest"] = {
+    "get": {
+        "summary": "Service names for the search box as the citizen types (synonyms, typos and partial matches "
+                   "understood as in search)",
+        "operationId": "suggest",
+        "parameters": [_param("q", {"type": "string", "maxLength": 500}, "What has been typed so far")],
+        "responses": {
+            "200": _ok("At most 8 names, best first, each with how many active services bear it", {
+                "type": "object",
+                "required": ["q", "items", "searched_for"],
+                "properties": {
+                    "q": {"type": "string"},
+                    "searched_for": {"type": ["string", "null"],
+                                     "description": "The query as understood, when it was corrected"},
+                    "items": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["name", "services", "url"],
+                        "properties": {"name": {"type": "string"}, "services": {"type": "integer"},
+                                       "url": {"type": "string"}},
+                    }},
+                },
+            }),
+            **_errors(400),
+        },
+    }
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": _ERROR,
     "Agency": {

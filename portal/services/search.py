@@ -6,15 +6,25 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import Select, case, column, func, literal_column, select, table, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, case, column, func, literal_column, or_, select, table, text
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES, Agency, Procedure, Service
-from portal.models.search import ID_MASK
+from portal.models.search import ID_BITS, ID_MASK
 from portal.services.agencies import get_by_code, subunit_ids
 from portal.services.memo import clear_all, memo
-from portal.text import fold, lower_nfc, query_tokens, vietnamese_sort_key
+from portal.services.querying import (
+    MIN_PREFIX,
+    Terms,
+    Understanding,
+    best_partial_names,
+    suggest_names,
+    understand,
+)
+from portal.text import lower_nfc, place_sort_key, query_tokens, vietnamese_sort_key
 
 MAX_QUERY_CHARS = 500
 PROCEDURE_CODE = re.compile(r"^[12]\.\d{1,6}(\.[A-Za-z0-9]*)?$")
@@ -40,12 +50,13 @@ class ServiceQuery:
     health: str | None = None
     page: int = 1
     per_page: int = 20
+    exact: bool = False
 
     def filters(self) -> dict[str, str | int]:
         """The active filters, for links that keep them."""
         values = {
             "q": self.q, "agency": self.agency, "kind": self.kind, "level": self.level,
-            "field": self.field, "health": self.health,
+            "field": self.field, "health": self.health, "exact": 1 if self.exact else None,
         }
         return {k: v for k, v in values.items() if v not in (None, "")}
 
@@ -57,6 +68,7 @@ class SearchPage:
     page: int
     per_page: int
     query: ServiceQuery = field(default_factory=ServiceQuery)
+    understanding: Understanding | None = None
 
     @property
     def pages(self) -> int:
@@ -95,6 +107,7 @@ def parse_query(args: Mapping[str, str], *, default_per_page: int = 20, max_per_
         health=health,
         page=_int_param(args, "page", 1, 1, 100_000),
         per_page=_int_param(args, "per_page", default_per_page, 1, max_per_page),
+        exact=(args.get("exact") or "").strip().lower() in {"1", "true"},
     )
 
 
@@ -102,31 +115,55 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _pg_tsquery(tokens: list[str]) -> str:
-    """All words must match, the last one as a prefix; tokens are word characters only, quoted."""
-    return " & ".join([f"'{tok}'" for tok in tokens[:-1]] + [f"'{tokens[-1]}':*"])
+def _segments(terms: Terms):
+    """The segments with their index, a repeated segment asked for once."""
+    seen = set()
+    for i, seg in enumerate(terms.segments):
+        if seg.alternatives not in seen:
+            seen.add(seg.alternatives)
+            yield i, seg
 
 
-def _tier_patterns(q: str, tokens: list[str]) -> tuple[str, str]:
-    """LIKE patterns of the first two ranking tiers: the query with its exact diacritics, the whole phrase."""
-    return f"%{_escape_like(lower_nfc(q))}%", f"%{_escape_like(' '.join(tokens))}%"
+def _pg_tsquery(terms: Terms) -> str:
+    """Every segment must match, each as one of its phrases; the last word typed may be a prefix.
+    Words are word characters only, quoted."""
+    parts = []
+    for i, seg in _segments(terms):
+        alts = [" <-> ".join(f"'{w}'" + (":*" if terms.prefix_word(i, alt, p) else "") for p, w in enumerate(alt))
+                for alt in seg.alternatives]
+        parts.append(alts[0] if len(alts) == 1 else "(" + " | ".join(f"({a})" for a in alts) + ")")
+    return " & ".join(parts)
 
 
-def _pg_match(tokens: list[str]):
+def _tier_patterns(q: str, terms: Terms) -> tuple[str, list[str]]:
+    """LIKE patterns of the first two ranking tiers: the query with its exact diacritics, the whole phrase
+    (one pattern per wording of it)."""
+    return (f"%{_escape_like(lower_nfc(q))}%",
+            [f"%{_escape_like(' '.join(phrase))}%" for phrase, _ in terms.phrases()])
+
+
+def _pg_match(terms: Terms):
     vector = func.to_tsvector(literal_column("'simple'::regconfig"), Service.name_folded)
-    query = func.to_tsquery(literal_column("'simple'::regconfig"), _pg_tsquery(tokens))
+    query = func.to_tsquery(literal_column("'simple'::regconfig"), _pg_tsquery(terms))
     return vector.op("@@")(query)
 
 
-def _fts_words(tokens: list[str]) -> str:
-    """Every word, the last as a prefix, in any column: a word of the name with diacritics (such as "bhyt")
-    is in the folded name too, so no column filter is needed. A repeated word is asked for once."""
-    words = list(dict.fromkeys(tokens[:-1]))
-    return " ".join([f'"{tok}"' for tok in words] + [f'"{tokens[-1]}" *'])
+def _fts_text(phrase: tuple[str, ...] | list[str], prefix: bool) -> str:
+    return '"' + " ".join(phrase) + '"' + (" *" if prefix else "")
 
 
-def _fts_phrase(column_name: str, tokens: list[str]) -> str:
-    return f'{column_name} : "' + " ".join(tokens) + '" *'
+def _fts_words(terms: Terms) -> str:
+    """Every segment, the last word as a prefix, in any column: a word of the name with diacritics (such as
+    "bhyt") is in the folded name too, so no column filter is needed."""
+    parts = []
+    for i, seg in _segments(terms):
+        alts = [_fts_text(alt, terms.prefix_word(i, alt, len(alt) - 1)) for alt in seg.alternatives]
+        parts.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
+    return " AND ".join(parts)
+
+
+def _fts_phrase(column_name: str, terms: Terms) -> str:
+    return f"{column_name} : (" + " OR ".join(_fts_text(p, prefix) for p, prefix in terms.phrases()) + ")"
 
 
 @dataclass(frozen=True)
@@ -146,10 +183,14 @@ class _Tiers:
         return (self.exact, f"({self.phrase}) NOT ({self.exact})", rest)
 
 
-def _sqlite_tiers(q: str, tokens: list[str]) -> _Tiers:
+def _sqlite_tiers(q: str, terms: Terms) -> _Tiers:
     exact_tokens = query_tokens(lower_nfc(q))
-    return _Tiers(_fts_words(tokens), _fts_phrase("name_folded", tokens),
-                  _fts_phrase("name_lower", exact_tokens) if exact_tokens else None)
+    every = _fts_words(terms)
+    exact = None
+    if exact_tokens:
+        prefix = terms.prefix and len(exact_tokens[-1]) >= MIN_PREFIX
+        exact = f"(name_lower : {_fts_text(exact_tokens, prefix)}) AND ({every})"
+    return _Tiers(every, _fts_phrase("name_folded", terms), exact)
 
 
 def _fts_match(fts_query: str):
@@ -176,8 +217,8 @@ def _filtered(stmt: Select, query: ServiceQuery, session: Session, *, include_re
 
 
 def _sqlite_text_page(session: Session, query: ServiceQuery, tiers: _Tiers) -> tuple[int, list[int]]:
-    """Total and the page's ids of a filtered search, tier by tier, each read in rowid order (name length,
-    then id) from FTS5 and joined to the services for the filters."""
+    """Total and the page's ids of a filtered search, tier by tier, each read by name length (the rowid's
+    high bits), then today's agencies first, level 4 first and id, from FTS5 joined to the services."""
     rowid = _FTS.c.rowid
 
     def base(columns, fts_query: str) -> Select:
@@ -199,7 +240,8 @@ def _sqlite_text_page(session: Session, query: ServiceQuery, tiers: _Tiers) -> t
             if skip >= size:
                 skip -= size
                 continue
-        stmt = base([rowid], tier).order_by(rowid).limit(limit - len(ids)).offset(skip)
+        stmt = base([rowid], tier).order_by(rowid.op(">>")(ID_BITS), _former(), -Service.level, rowid)
+        stmt = stmt.limit(limit - len(ids)).offset(skip)
         ids += [value & ID_MASK for value in session.execute(stmt).scalars()]
         skip = 0
     return total, ids
@@ -209,7 +251,7 @@ _NAMES_MATCHED = {
     "postgresql": """
     SELECT name, length(name) AS name_length, active,
            CASE WHEN name_lower LIKE :exact ESCAPE '\\' THEN 0
-                WHEN name_folded LIKE :phrase ESCAPE '\\' THEN 1 ELSE 2 END AS tier
+                WHEN name_folded LIKE ANY (:phrases) THEN 1 ELSE 2 END AS tier  -- LIKE's default escape is backslash
     FROM service_names
     WHERE active > 0 AND to_tsvector('simple', name_folded) @@ to_tsquery('simple', :every)""",
     "sqlite": """
@@ -225,16 +267,23 @@ _NAMES_SERVICES = {
     FROM groups g
     JOIN matched m ON m.tier = g.tier AND m.name_length = g.name_length
     CROSS JOIN LATERAL (
-        SELECT id FROM services
+        SELECT services.id, services.level,
+               CASE WHEN agencies.valid_to <= :today THEN 1 ELSE 0 END AS former
+        FROM services JOIN agencies ON agencies.id = services.agency_id
         WHERE services.name = m.name AND services.status = 'active'
-        ORDER BY id LIMIT (:stop - g.start)
+        ORDER BY former, services.level DESC, services.id LIMIT (:stop - g.start)
     ) s
     WHERE g.start < :stop AND g.start + g.size > :skip""",
     # CROSS JOIN fixes SQLite's join order: the page's groups, their names, each name's services by index.
     "sqlite": """
-    FROM groups g CROSS JOIN matched m CROSS JOIN services s
+    FROM groups g CROSS JOIN matched m CROSS JOIN services s CROSS JOIN agencies a
     WHERE g.start < :stop AND g.start + g.size > :skip AND m.tier = g.tier AND m.name_length = g.name_length
-      AND s.name = m.name AND s.status = 'active'""",
+      AND s.name = m.name AND s.status = 'active' AND a.id = s.agency_id""",
+}
+# Within a name: services of today's agencies before those of merged ones, then level 4 before 3.
+_WITHIN_GROUP = {
+    "postgresql": "s.former, s.level DESC, s.id",
+    "sqlite": "CASE WHEN a.valid_to <= :today THEN 1 ELSE 0 END, s.level DESC, s.id",
 }
 _NAMES_PAGE = {dialect: text(f"""
 WITH matched AS {"MATERIALIZED " if dialect == "postgresql" else ""}({_NAMES_MATCHED[dialect]}
@@ -245,7 +294,8 @@ groups AS (
     FROM matched GROUP BY tier, name_length
 ),
 page AS (
-    SELECT s.id, g.start + row_number() OVER (PARTITION BY g.tier, g.name_length ORDER BY s.id) - 1 AS position
+    SELECT s.id, g.start + row_number() OVER (PARTITION BY g.tier, g.name_length ORDER BY {_WITHIN_GROUP[dialect]})
+           - 1 AS position
     {_NAMES_SERVICES[dialect]}
 )
 SELECT total.n, page.id
@@ -255,22 +305,53 @@ ORDER BY page.position
 """) for dialect in _NAMES_MATCHED}  # noqa: S608 - composed of the module's own constants
 
 
-def _names_page(session: Session, dialect: str, query: ServiceQuery, tokens: list[str]) -> tuple[int, list[int]]:
+def _names_params(dialect: str, q: str, terms: Terms) -> dict:
+    """The text-search parameters of the queries over `service_names` (_NAMES_MATCHED)."""
+    if dialect == "postgresql":
+        exact, phrases = _tier_patterns(q, terms)
+        return {"exact": exact, "phrases": phrases, "every": _pg_tsquery(terms)}
+    tiers = _sqlite_tiers(q, terms)
+    return {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
+
+
+def _today(dialect: str) -> date | str:
+    return date.today() if dialect == "postgresql" else date.today().isoformat()
+
+
+def _names_page(session: Session, dialect: str, query: ServiceQuery, terms: Terms) -> tuple[int, list[int]]:
     """Total and the page's ids of a search without filters, from the distinct active names.
 
     Tier and length depend on the name alone, so names are grouped by (tier, length); a running sum of
-    their counts says which groups the page falls in, and only those groups' services are read, in id
-    order, from the (name, id) index.
+    their counts says which groups the page falls in, and only those groups' services are read from the
+    (name, id) index.
     """
-    if dialect == "postgresql":
-        exact, phrase = _tier_patterns(query.q, tokens)
-        terms = {"exact": exact, "phrase": phrase, "every": _pg_tsquery(tokens)}
-    else:
-        tiers = _sqlite_tiers(query.q, tokens)
-        terms = {"exact": tiers.exact or tiers.phrase, "phrase": tiers.phrase, "every": tiers.every}
+    params = _names_params(dialect, query.q, terms)
     skip = (query.page - 1) * query.per_page
-    rows = session.execute(_NAMES_PAGE[dialect], {**terms, "skip": skip, "stop": skip + query.per_page}).all()
+    params |= {"skip": skip, "stop": skip + query.per_page, "today": _today(dialect)}
+    rows = session.execute(_NAMES_PAGE[dialect], params).all()
     return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    name: str
+    services: int
+
+
+def suggest(session: Session, q: str, *, limit: int = 8) -> tuple[list[Suggestion], Understanding | None]:
+    """Service names for the search box as the citizen types, each with how many active services bear it."""
+    q = q.strip()[:MAX_QUERY_CHARS]
+    if not q or PROCEDURE_CODE.match(q):
+        return [], None
+    names, understanding = suggest_names(session, q, limit=limit)
+    return [Suggestion(name, active) for name, active in names], understanding
+
+
+def _former():
+    """1 for a service of a merged (former) agency, else 0: such services come after today's."""
+    agency = aliased(Agency)
+    ended = select(agency.id).where(agency.id == Service.agency_id, agency.valid_to <= date.today()).exists()
+    return case((ended, 1), else_=0)
 
 
 def _ordered_page(session: Session, stmt: Select, order_by: list, query: ServiceQuery) -> tuple[int, list[int]]:
@@ -297,44 +378,70 @@ def _ordered_page(session: Session, stmt: Select, order_by: list, query: Service
 def search_services(session: Session, query: ServiceQuery, *, include_retired: bool = False) -> SearchPage:
     """One page of services matching the query, best matches first; raises QueryError for unknown agency.
 
-    Ranking: the name contains the query with its exact diacritics, then the whole phrase without them,
-    then every word anywhere; shorter names first within a tier.
+    The query is understood first (synonyms, request words, typos; see services/querying.py) unless
+    `query.exact`. Ranking: the name contains the query with its exact diacritics, then the whole phrase
+    without them, then every word anywhere; shorter names first within a tier, then services of today's
+    agencies before merged ones, level 4 before 3. When not every word matches, the names matching the
+    most (and rarest) words are offered instead.
     """
     has_filters = bool(query.agency or query.kind or query.level or query.field or query.health)
     dialect = session.get_bind().dialect.name
     q = query.q
-    tokens = [] if not q or PROCEDURE_CODE.match(q) else query_tokens(fold(q))
+    understanding = None
+    if q and not PROCEDURE_CODE.match(q):
+        understanding = understand(session, q, exact=query.exact or include_retired)
+    terms = understanding.terms if understanding else None
 
-    if tokens and not (include_retired or has_filters) and dialect in _NAMES_PAGE:
-        total, ids = _names_page(session, dialect, query, tokens)
-    elif tokens and dialect == "sqlite" and not include_retired:
-        total, ids = _sqlite_text_page(session, query, _sqlite_tiers(q, tokens))
+    if terms and not (include_retired or has_filters) and dialect in _NAMES_PAGE:
+        total, ids = _names_page(session, dialect, query, terms)
+    elif terms and dialect == "sqlite" and not include_retired:
+        total, ids = _sqlite_text_page(session, query, _sqlite_tiers(q, terms))
     else:
         stmt = _filtered(select(Service.id), query, session, include_retired=include_retired)
         order_by = [Service.name_folded, Service.id]
         if q and PROCEDURE_CODE.match(q):
             stmt = stmt.join(Service.procedure).where(Procedure.code.like(_escape_like(q) + "%", escape="\\"))
-        elif tokens:
+        elif terms:
             if include_retired:
-                stmt = stmt.where(*[Service.name_folded.like(f"%{_escape_like(t)}%", escape="\\") for t in tokens])
+                stmt = stmt.where(*[
+                    or_(*[Service.name_folded.like(f"%{_escape_like(' '.join(alt))}%", escape="\\")
+                          for alt in seg.alternatives])
+                    for seg in terms.segments
+                ])
             else:
-                stmt = stmt.where(_pg_match(tokens))
-            exact, phrase = _tier_patterns(q, tokens)
+                stmt = stmt.where(_pg_match(terms))
+            exact, phrases = _tier_patterns(q, terms)
             tier = case(
-                (Service.name_lower.like(exact, escape="\\"), 0), (Service.name_folded.like(phrase, escape="\\"), 1),
+                (Service.name_lower.like(exact, escape="\\"), 0),
+                (or_(*[Service.name_folded.like(p, escape="\\") for p in phrases]), 1),
                 else_=2,
             )
-            order_by = [tier, func.length(Service.name), Service.id]
+            order_by = [tier, func.length(Service.name), _former(), -Service.level, Service.id]
         total, ids = _ordered_page(session, stmt, order_by, query)
 
-    items: list[Service] = []
-    if ids:
-        rows = session.execute(
-            select(Service).where(Service.id.in_(ids)).options(joinedload(Service.agency))
-        ).unique().scalars()
-        by_id = {service.id: service for service in rows}
-        items = [by_id[i] for i in ids if i in by_id]
-    return SearchPage(items=items, total=total, page=query.page, per_page=query.per_page, query=query)
+    if terms and total == 0 and not (query.exact or include_retired):
+        names, matched = best_partial_names(session, terms)
+        if names:
+            understanding.partial, understanding.terms = True, matched
+            stmt = _filtered(select(Service.id), query, session, include_retired=False)
+            stmt = stmt.where(Service.name.in_(names))
+            rank = case({name: i for i, name in enumerate(names)}, value=Service.name)
+            total, ids = _ordered_page(
+                session, stmt, [rank, _former(), -Service.level, Service.id], query
+            )
+
+    return SearchPage(items=_load(session, ids), total=total, page=query.page, per_page=query.per_page,
+                      query=query, understanding=understanding)
+
+
+def _load(session: Session, ids: list[int]) -> list[Service]:
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Service).where(Service.id.in_(ids)).options(joinedload(Service.agency))
+    ).unique().scalars()
+    by_id = {service.id: service for service in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 _FIELDS = memo(300)
@@ -354,3 +461,136 @@ def fields(session: Session) -> list[str]:
 
 def clear_caches() -> None:
     clear_all()
+
+
+# ---------------------------------------------------------------- the results page: one row per procedure name
+
+
+_place_key = lru_cache(maxsize=4096)(place_sort_key)
+
+
+@dataclass(frozen=True)
+class GroupService:
+    id: int
+    level: int
+    health: str
+    agency_code: str
+    agency_name: str
+    agency_kind: str
+    former: bool
+    is_sample: bool
+
+
+@dataclass
+class ResultGroup:
+    """The services of one name (the same procedure across agencies), best first: today's agencies, level 4."""
+
+    name: str
+    services: list[GroupService]
+
+    @property
+    def best(self) -> GroupService:
+        return self.services[0]
+
+    @property
+    def provinces(self) -> int:
+        return len({s.agency_code for s in self.services if s.agency_kind == "province"})
+
+    @property
+    def agencies(self) -> int:
+        return len({s.agency_code for s in self.services})
+
+    @property
+    def levels(self) -> list[int]:
+        return sorted({s.level for s in self.services}, reverse=True)
+
+    def picker(self) -> list[GroupService]:
+        """The services by agency name, for the province picker."""
+        return sorted(self.services, key=lambda s: (s.former, _place_key(s.agency_name)))
+
+    def picker_options(self, merged: str, level_3: str, level_4: str) -> list[tuple[int, str]]:
+        """(service id, "Agency (merged) · level") for the picker's <option>s."""
+        return [(s.id, f"{s.agency_name}{f' ({merged})' if s.former else ''} · {level_4 if s.level == 4 else level_3}")
+                for s in self.picker()]
+
+
+@dataclass
+class GroupPage:
+    groups: list[ResultGroup]
+    total: int
+    names: int
+    page: int
+    per_page: int
+    query: ServiceQuery
+    understanding: Understanding | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.names / self.per_page))
+
+
+_NAMES_LIST = {dialect: text(f"""
+WITH matched AS ({_NAMES_MATCHED[dialect]}
+)
+SELECT name, count(*) OVER () AS names, sum(active) OVER () AS total
+FROM matched ORDER BY tier, name_length, name LIMIT :limit OFFSET :skip
+""") for dialect in _NAMES_MATCHED}  # noqa: S608 - composed of the module's own constants
+
+
+def _group_services(session: Session, names: list[str]) -> dict[str, list[GroupService]]:
+    today = date.today()
+    rows = session.execute(
+        select(Service.id, Service.name, Service.level, Service.health, Service.is_sample, Agency.code,
+               Agency.name, Agency.kind, Agency.valid_to)
+        .join(Agency, Agency.id == Service.agency_id)
+        .where(Service.name.in_(names), Service.status == "active")
+    ).all()
+    found: dict[str, list[GroupService]] = {}
+    for r in rows:
+        found.setdefault(r[1], []).append(GroupService(
+            id=r[0], level=r[2], health=r[3], is_sample=r[4], agency_code=r[5], agency_name=r[6],
+            agency_kind=r[7], former=bool(r[8] and r[8] <= today)))
+    for services in found.values():
+        services.sort(key=lambda s: (s.former, -s.level, s.id))
+    return found
+
+
+def search_groups(session: Session, query: ServiceQuery) -> GroupPage:
+    """A page of procedure names matching the query, each with its services (one row for the same procedure
+    in 34 provinces instead of 34 rows). Without filters it pages over the distinct names; with filters, or
+    for the best partial matches, the services page of `search_services` is grouped by name."""
+    has_filters = bool(query.agency or query.kind or query.level or query.field or query.health)
+    dialect = session.get_bind().dialect.name
+    q = query.q
+    skip = (query.page - 1) * query.per_page
+    if q and not PROCEDURE_CODE.match(q) and not has_filters and dialect in _NAMES_LIST:
+        understanding = understand(session, q, exact=query.exact)
+        terms = understanding.terms
+        if terms is not None:
+            params = _names_params(dialect, q, terms) | {"limit": query.per_page, "skip": skip}
+            rows = session.execute(_NAMES_LIST[dialect], params).all()
+            names_total = int(rows[0][1]) if rows else 0
+            total = int(rows[0][2]) if rows else 0
+            names = [r[0] for r in rows]
+            if not rows and not query.exact and skip == 0:
+                names, matched = best_partial_names(session, terms, limit=query.per_page)
+                if names:
+                    understanding.partial, understanding.terms = True, matched
+                    names_total = len(names)
+            found = _group_services(session, names) if names else {}
+            groups = [ResultGroup(n, found[n]) for n in names if n in found]
+            if understanding.partial:
+                total = sum(len(g.services) for g in groups)
+            return GroupPage(groups, total, names_total, query.page, query.per_page, query, understanding)
+    page = search_services(session, query)
+    order = list(dict.fromkeys(s.name for s in page.items))
+    in_page: dict[str, list[GroupService]] = {}
+    today = date.today()
+    for s in page.items:
+        in_page.setdefault(s.name, []).append(GroupService(
+            id=s.id, level=s.level, health=s.health, is_sample=s.is_sample, agency_code=s.agency.code,
+            agency_name=s.agency.name, agency_kind=s.agency.kind,
+            former=bool(s.agency.valid_to and s.agency.valid_to <= today)))
+    groups = [ResultGroup(n, in_page[n]) for n in order]
+    names = math.ceil(page.total / query.per_page) * query.per_page if page.total else 0
+    return GroupPage(groups, page.total, names, page.page, page.per_page, query, page.understanding)
