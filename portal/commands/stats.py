@@ -35,7 +35,7 @@ def stats_cli() -> None:
 @stats_cli.command("probe")
 @click.argument("url")
 @click.option("--rule", "rule_file", type=click.File("r", encoding="utf-8"),
-              help="Extraction rule (JSON, DESIGN §4); - for stdin. Default: the auto extractor.")
+              help="Extraction rule (JSON, see docs/architecture.md); - for stdin. Default: the auto extractor.")
 @click.option("--period", help='The period to read on a page showing several ("Lũy kế", "Tháng 10", "Năm 2024").')
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def probe_command(url: str, rule_file: IO[str] | None, period: str | None, as_json: bool) -> None:

@@ -1,4 +1,4 @@
-"""Availability checker: guarded, bounded, polite GETs on aiohttp, with verdicts of DESIGN §4."""
+"""Availability checker: guarded, bounded, polite GETs on aiohttp, with verdicts from the check-reason vocabulary."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ class CheckResult:
     retry_after: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of `portal check --json` (DESIGN §4), without `detail`."""
+        """The JSON object of `portal check --json` (the CLI contract), without `detail`."""
         return {
             "url": self.url,
             "outcome": self.outcome,

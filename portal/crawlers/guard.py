@@ -25,7 +25,7 @@ _IPV4_COMPAT = ipaddress.ip_network("::/96")
 
 
 class GuardError(Exception):
-    """A URL refused before or during connection; `reason` is a check reason of DESIGN §4."""
+    """A URL refused before or during connection; `reason` is a check reason (portal/vocabulary.py)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

@@ -27,7 +27,7 @@ class ProbeResult:
 
     @property
     def error(self) -> dict[str, Any] | None:
-        """Why the page could not be read: the checker's reason (DESIGN §4 vocabulary), status, detail."""
+        """Why the page could not be read: the checker's reason (portal/vocabulary.py), status, detail."""
         if self.ok or self.fetched is None:
             return None
         check = self.fetched.check

@@ -93,7 +93,7 @@ def _rate(part: int | float | None, whole: int | float | None) -> float | None:
 
 
 def build_rule(extractor: str, specs: Mapping[str, str | None]) -> dict[str, Any]:
-    """A DESIGN §4 rule from a form: the extractor and the non-empty figure specs."""
+    """A stat-source rule from a form: the extractor and the non-empty figure specs."""
     figures = {name: spec.strip() for name in FIGURES if (spec := specs.get(name)) and spec.strip()}
     return {"extractor": extractor, "figures": figures} if figures else {"extractor": extractor}
 

@@ -1,4 +1,4 @@
-"""The health state machine of a service (DESIGN §6), over plain values.
+"""The health state machine of a service, over plain values.
 
 - `up` after one good check; `degraded` after a check that worked but was slow or met a bot wall
   (neither counts as a failure);

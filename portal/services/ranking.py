@@ -1,4 +1,4 @@
-"""Rankings of agencies by a metric, reproducing the MIC report's tables (DESIGN §5 "Ranking ties")."""
+"""Rankings of agencies by a metric, reproducing the MIC report's tables (tie rules in docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def rank_rows(
     tiebreak: bool = True,
     zero_note: str = NO_ACTIVE_SERVICE,
 ) -> list[RankRow]:
-    """Rank rows as the official tables do (DESIGN §5); returns new rows in display order.
+    """Rank rows as the official tables do; returns new rows in display order.
 
     Order by value, then (if `tiebreak`) by the tiebreak value, the same way; rows equal on both share a
     rank and the next rank skips (1, 2, 2, 4). Rows with a missing value, or a zero value when ranking

@@ -2,7 +2,7 @@
 
 Figures are aggregated in the database (GROUP BY agency), rolled up from sub-units to their top agency,
 folded from former agencies into the agencies valid in the period (`ranking.apply_successors`) and ranked
-by `ranking.ranking_from_report` (DESIGN §5 ties). Two sources are kept apart:
+by `ranking.ranking_from_report` (the official tie rules). Two sources are kept apart:
 
 - `reported`: an official report's figures (ReportFigure, periods "2016", …) or the agencies' quarterly
   reports (QuarterlyReport, periods "2026-Q3", …); for the period `current`, the latest reported figures
@@ -783,7 +783,7 @@ def _side_json(row: RankRow | None, selection: Selection) -> dict[str, Any]:
 
 
 def ranking_json(result: Ranking) -> dict[str, Any]:
-    """The body of GET /api/v1/rankings/<metric> (DESIGN §4), with the counterpart and movement per item."""
+    """The body of GET /api/v1/rankings/<metric> (the API contract), with the counterpart and movement per item."""
     selection = result.selection
     spec = METRICS[selection.metric]
     other = result.counterpart

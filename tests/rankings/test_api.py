@@ -1,4 +1,4 @@
-"""GET /api/v1/rankings and /api/v1/rankings/<metric>: the DESIGN §4 shape, defaults, counterparts, errors."""
+"""GET /api/v1/rankings and /api/v1/rankings/<metric>: the contract's shape, defaults, counterparts, errors."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""The health state machine (DESIGN §6), table and property tests over plain values."""
+"""The health state machine, table and property tests over plain values."""
 
 from datetime import UTC, datetime, timedelta
 
