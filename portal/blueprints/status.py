@@ -11,6 +11,7 @@ from portal.services import agencies as agency_service
 from portal.services import monitor
 from portal.services import status as status_service
 from portal.services.search import QueryError
+from portal.vocabulary import FAILING
 from portal.web import public_url_for
 
 bp = Blueprint("status", __name__, url_prefix="/status")
@@ -42,7 +43,7 @@ def index():
 @bp.get("/incidents.atom")
 def incidents_feed():
     incidents = status_service.recent_incidents(db.session, limit=50)
-    labels = {state: health_label(state) for state in ("down", "dead")}
+    labels = {state: health_label(state) for state in FAILING}
     labels |= {reason: reason_label(reason) for reason, _label in reasons()}
     labels |= {"recovered": _("Đã hoạt động trở lại"), "reason": _("Lý do")}
     body = status_service.incidents_atom(

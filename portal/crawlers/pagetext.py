@@ -10,25 +10,10 @@ from collections.abc import Mapping
 
 import charset_normalizer
 
+from portal.vocabulary import REASON_OUTCOMES
+
 CLASSIFY_LIMIT = 65_536
 
-REASON_OUTCOMES: dict[str, str] = {
-    "ok": "up",
-    "slow": "degraded",
-    "http_error": "down",
-    "not_found": "down",
-    "maintenance": "down",
-    "timeout": "down",
-    "dns_error": "down",
-    "connection_error": "down",
-    "tls_error": "down",
-    "too_many_redirects": "down",
-    "challenge": "degraded",
-    "rate_limited": "degraded",
-    "empty_response": "down",
-    "blocked_address": "down",
-    "invalid_url": "down",
-}
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),

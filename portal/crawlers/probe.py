@@ -35,7 +35,7 @@ class ProbeResult:
             "reason": check.reason,
             "http_status": check.http_status,
             "final_url": check.final_url,
-            "message": check.detail or _REASON_MESSAGES.get(check.reason, check.reason),
+            "message": check.detail or reason_message(check.reason),
         }
 
     @property
@@ -87,6 +87,11 @@ _REASON_MESSAGES = {
     "blocked_address": "the address is private, loopback or link-local",
     "invalid_url": "not an http(s) URL",
 }
+
+
+def reason_message(reason: str) -> str:
+    """Why a page could not be read, in a sentence (the `message` of `portal stats probe --json` errors)."""
+    return _REASON_MESSAGES.get(reason, reason)
 
 
 def probe(

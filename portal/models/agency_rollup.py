@@ -1,7 +1,7 @@
 """Per agency and day: the checks of its services and how many found them working, for rankings.
 
 The rows are the sums of the daily roll-ups (`daily_rollups`) of each agency's services, kept equal to
-`SELECT services.agency_id, day, sum(checks), sum(up + degraded) … GROUP BY agency_id, day` by database
+`SELECT services.agency_id, day, sum(checks), sum(<working outcomes>) … GROUP BY agency_id, day` by database
 triggers: on insert, update and delete of a roll-up, and when a service moves to another agency. A 30-day
 availability ranking then reads a few thousand rows instead of a row per service and day.
 """
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base
+from portal.vocabulary import working_sum
 
 TABLE = "agency_daily_rollups"
 
@@ -30,25 +31,25 @@ class AgencyDailyRollup(Base):
 
 _ADD_NEW = (
     "INSERT INTO agency_daily_rollups (day, agency_id, checks, working) "
-    "SELECT NEW.day, agency_id, NEW.checks, NEW.up + NEW.degraded FROM services WHERE id = NEW.service_id "
+    f"SELECT NEW.day, agency_id, NEW.checks, {working_sum('NEW')} FROM services WHERE id = NEW.service_id "
     "ON CONFLICT (day, agency_id) DO UPDATE SET checks = agency_daily_rollups.checks + excluded.checks, "
     "working = agency_daily_rollups.working + excluded.working"
 )
 _REMOVE_OLD = (
-    "UPDATE agency_daily_rollups SET checks = checks - OLD.checks, working = working - (OLD.up + OLD.degraded) "
+    f"UPDATE agency_daily_rollups SET checks = checks - OLD.checks, working = working - ({working_sum('OLD')}) "
     "WHERE day = OLD.day AND agency_id = (SELECT agency_id FROM services WHERE id = OLD.service_id)"
 )
 _MOVE_OUT = (
     "UPDATE agency_daily_rollups SET "
     "checks = checks - (SELECT sum(r.checks) FROM daily_rollups r "
     "WHERE r.service_id = NEW.id AND r.day = agency_daily_rollups.day), "
-    "working = working - (SELECT sum(r.up + r.degraded) FROM daily_rollups r "
+    f"working = working - (SELECT sum({working_sum('r')}) FROM daily_rollups r "
     "WHERE r.service_id = NEW.id AND r.day = agency_daily_rollups.day) "
     "WHERE agency_id = OLD.agency_id AND day IN (SELECT day FROM daily_rollups WHERE service_id = NEW.id)"
 )
 _MOVE_IN = (
     "INSERT INTO agency_daily_rollups (day, agency_id, checks, working) "
-    "SELECT day, NEW.agency_id, sum(checks), sum(up + degraded) FROM daily_rollups WHERE service_id = NEW.id "
+    f"SELECT day, NEW.agency_id, sum(checks), sum({working_sum()}) FROM daily_rollups WHERE service_id = NEW.id "
     "GROUP BY day ON CONFLICT (day, agency_id) DO UPDATE SET checks = agency_daily_rollups.checks + excluded.checks, "
     "working = agency_daily_rollups.working + excluded.working"
 )
@@ -89,7 +90,7 @@ _PG_DROP = [
 
 BACKFILL = (
     "INSERT INTO agency_daily_rollups (day, agency_id, checks, working) "
-    "SELECT r.day, s.agency_id, sum(r.checks), sum(r.up + r.degraded) "
+    f"SELECT r.day, s.agency_id, sum(r.checks), sum({working_sum('r')}) "
     "FROM daily_rollups r JOIN services s ON s.id = r.service_id GROUP BY r.day, s.agency_id"
 )
 

@@ -13,9 +13,9 @@ from portal.models.procedure import Procedure
 from portal.models.search import install_search
 from portal.services.addresses import url_key
 from portal.text import fold, lower_nfc
+from portal.vocabulary import HEALTH_STATES
 
 SERVICE_STATUSES = ("active", "retired")
-HEALTH_STATES = ("unknown", "up", "degraded", "down", "dead")
 
 
 def _key_of_inserted_url(context) -> str:

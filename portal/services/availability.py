@@ -7,7 +7,9 @@ raw checks directly. "Working" means outcome up or degraded, as on the agency pa
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from portal.models import Check, DailyRollup, Service, utcnow
 from portal.services.periods import VIETNAM, local_day
+from portal.vocabulary import OUTCOMES, WORKING
 
 DAY_ZONE = VIETNAM
 WINDOWS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
+
+_WORKING_CHECKS = functools.reduce(operator.add, (getattr(DailyRollup, outcome) for outcome in WORKING))
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -48,7 +53,7 @@ def rollup_day(session: Session, day: date) -> int:
     ):
         row = counts.setdefault(service_id, {"checks": 0, "up": 0, "degraded": 0, "down": 0, "reasons": {}})
         row["checks"] += n
-        if outcome in ("up", "degraded", "down"):
+        if outcome in OUTCOMES:
             row[outcome] += n
         row["reasons"][reason] = row["reasons"].get(reason, 0) + n
 
@@ -120,7 +125,7 @@ def _window_counts(session: Session, service_id: int, now: datetime) -> dict[str
     result = {"24h": (day_total, day_good, 1 if day_total else 0)}
     today_total, today_good = _raw_counts(session, service_id, today_start)
     rows = session.execute(
-        select(DailyRollup.day, DailyRollup.checks, DailyRollup.up + DailyRollup.degraded)
+        select(DailyRollup.day, DailyRollup.checks, _WORKING_CHECKS)
         .where(DailyRollup.service_id == service_id, DailyRollup.day >= today - timedelta(days=89),
                DailyRollup.day < today)
     ).all()
@@ -208,7 +213,7 @@ def daily_availability(session: Session, service: Service, days: int = 90,
     rolled = {
         day: (checks, ok, down)
         for day, checks, ok, down in session.execute(
-            select(DailyRollup.day, DailyRollup.checks, DailyRollup.up + DailyRollup.degraded, DailyRollup.down)
+            select(DailyRollup.day, DailyRollup.checks, _WORKING_CHECKS, DailyRollup.down)
             .where(DailyRollup.service_id == service.id, DailyRollup.day >= first, DailyRollup.day < today)
         )
     }

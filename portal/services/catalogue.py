@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from portal.models import Agency, Check, Incident, ReportFigure, Service
 from portal.services.availability import uptime_summary
 from portal.services.memo import memo
+from portal.vocabulary import WORKING
 
 _SAMPLE = memo(60)
 
@@ -50,7 +51,7 @@ def national_figures(session: Session) -> dict[str, Any]:
     ).one()
     total = sum(by_level.values())
     checked = total - by_health.get("unknown", 0)
-    working = by_health.get("up", 0) + by_health.get("degraded", 0)
+    working = sum(by_health.get(state, 0) for state in WORKING)
     return {
         "services": total,
         "services_l3": by_level.get(3, 0),
@@ -121,7 +122,7 @@ def agency_summary(services: list[Service]) -> dict[str, Any]:
     levels = Counter(s.level for s in services)
     health = Counter(s.health for s in services)
     checked = len(services) - health.get("unknown", 0)
-    working = health.get("up", 0) + health.get("degraded", 0)
+    working = sum(health.get(state, 0) for state in WORKING)
     return {
         "total": len(services),
         "l3": levels.get(3, 0),

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-OUTCOMES = ("up", "degraded", "down")
-FAILED = frozenset({"down", "dead"})
+from portal.vocabulary import FAILING, OUTCOMES, WORKING
+
+FAILED = frozenset(FAILING)
 
 OPEN, CLOSE, ESCALATE = "open", "close", "escalate"
 
@@ -70,7 +71,7 @@ def next_state(state: HealthState, outcome: str, reason: str, now: datetime,
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
 
-    if outcome in ("up", "degraded"):
+    if outcome in WORKING:
         since = state.since if state.health == outcome else now
         after = HealthState(outcome, since, 0, reason)
         return Transition(state, after, CLOSE if state.health in FAILED else None)

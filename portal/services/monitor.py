@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from portal.models import Agency, AlertEvent, Check, Incident, JobLock, MonitorFault, Service, SweepRun, utcnow
 from portal.services import agencies as agency_service
 from portal.services.health import CLOSE, ESCALATE, OPEN, HealthRules, HealthState, next_state
+from portal.vocabulary import FAILING, NETWORK_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ def log_health_change(service: Service, before: str, after: str, reason: str) ->
     """One line per change of health, naming the service, its agency and the reason."""
     fields = {"service_id": service.id, "agency": service.agency.code, "health_from": before, "health_to": after,
               "reason": reason}
-    log.log(logging.WARNING if after in ("down", "dead") else logging.INFO,
+    log.log(logging.WARNING if after in FAILING else logging.INFO,
             "health %s -> %s: service %d %r of agency %s (%s)", before, after, service.id, service.name,
             service.agency.code, reason, extra=fields)
 
@@ -337,7 +338,6 @@ def due_services(
 
 # --- sweeps --------------------------------------------------------------------------------------------
 
-NETWORK_REASONS = frozenset({"dns_error", "connection_error", "timeout", "tls_error"})
 _CHUNK = 200
 _CHUNK_SECONDS = 0.5
 # The checker's event loop runs in a thread beside the recording one; every database call gives the GIL

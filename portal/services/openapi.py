@@ -8,6 +8,7 @@ from portal.models import AGENCY_KINDS, HEALTH_STATES
 from portal.services.importing import SCOPES
 from portal.services.ranking import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO
 from portal.services.rankings import NO_ONLINE_SERVICE, NOT_ENOUGH_DATA, SOURCES
+from portal.vocabulary import OUTCOMES
 
 _ERROR = {
     "type": "object",
@@ -49,7 +50,7 @@ _CHECK = {
     "type": "object",
     "properties": {
         "checked_at": {"type": "string", "format": "date-time"},
-        "outcome": {"type": "string", "enum": ["up", "degraded", "down"]},
+        "outcome": {"type": "string", "enum": list(OUTCOMES)},
         "reason": {"type": "string"},
         "http_status": {"type": ["integer", "null"]},
         "elapsed_ms": {"type": "integer"},

@@ -49,6 +49,7 @@ from portal.services.ranking import (
     ranking_from_report,
 )
 from portal.services.search import QueryError
+from portal.vocabulary import WORKING
 
 SOURCES = ("reported", "verified")
 CURRENT = "current"
@@ -417,7 +418,7 @@ def _service_counts(session: Session, period: Period) -> dict[int, dict[str, int
         for agency_id, level, health, n in session.execute(stmt):
             row = out.setdefault(agency_id, _new_counts())
             row["services_l3" if level == 3 else "services_l4"] += n
-            if health in ("up", "degraded"):
+            if health in WORKING:
                 row["working"] += n
             if health != "unknown":
                 row["checked"] += n

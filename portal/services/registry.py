@@ -32,6 +32,7 @@ from portal.models import (
 from portal.services import audit, importing, monitor
 from portal.services.addresses import url_key
 from portal.text import fold, query_tokens
+from portal.vocabulary import FAILING
 
 SERVICE_AUDIT_FIELDS = ("agency_id", "name", "level", "url", "field", "legal_basis", "status", "retired_at")
 AGENCY_AUDIT_FIELDS = (
@@ -264,7 +265,7 @@ def service_counts(session: Session, scope: list[int] | None) -> dict[str, int]:
     counts = {"active": 0, "retired": 0, "failing": 0}
     for status, health, count in session.execute(stmt):
         counts[status] = counts.get(status, 0) + count
-        if status == "active" and health in ("down", "dead"):
+        if status == "active" and health in FAILING:
             counts["failing"] += count
     return counts
 

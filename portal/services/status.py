@@ -16,12 +16,9 @@ from sqlalchemy.orm import Session, joinedload
 from portal.models import AGENCY_KINDS, Agency, Incident, Service, utcnow
 from portal.services import agencies as agency_service
 from portal.services.search import QueryError
+from portal.vocabulary import FAILING, FAILURE_REASONS, WORKING
 
-FAILING = ("down", "dead")
-REASONS = (
-    "http_error", "not_found", "maintenance", "timeout", "dns_error", "connection_error", "tls_error",
-    "too_many_redirects", "empty_response", "blocked_address", "invalid_url",
-)
+REASONS = FAILURE_REASONS
 ATOM = "http://www.w3.org/2005/Atom"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -115,7 +112,7 @@ def health_by_agency(session: Session) -> list[dict[str, Any]]:
     for agency_id, counts in totals.items():
         total = sum(counts.values())
         checked = total - counts.get("unknown", 0)
-        working = counts.get("up", 0) + counts.get("degraded", 0)
+        working = sum(counts.get(state, 0) for state in WORKING)
         down, dead = counts.get("down", 0), counts.get("dead", 0)
         if down or dead:
             out.append({
