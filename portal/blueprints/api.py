@@ -14,7 +14,7 @@ from portal.services import catalogue, feedback, figures, procedures, rankings
 from portal.services import compliance as compliance_service
 from portal.services.importing import SCOPES
 from portal.services.openapi import openapi_document
-from portal.services.ranking import METRICS
+from portal.services.ranking_rules import METRICS
 from portal.services.search import QueryError, parse_query, search_services, suggest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

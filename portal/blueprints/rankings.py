@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import Agency
 from portal.services import agencies as agency_service
 from portal.services import catalogue, charts, exports, periods, rankings
-from portal.services.ranking import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO, RankRow
+from portal.services.ranking_rules import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO, RankRow
 
 bp = Blueprint("rankings", __name__)
 EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

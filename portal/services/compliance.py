@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.models import Agency, CatalogueEntry, Service
 from portal.services.procedures import catalogue_entries
-from portal.services.ranking import RankRow, rank_rows
+from portal.services.ranking_rules import RankRow, rank_rows
 from portal.text import place_sort_key
 
 ONLINE, LOWER, MISSING, NOT_REQUIRED = "online", "lower_level", "missing", "not_required"

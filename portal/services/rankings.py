@@ -1,8 +1,8 @@
 """Rankings from the database: reported and verified figures per agency, ranked as the official tables are.
 
 Figures are aggregated in the database (GROUP BY agency), rolled up from sub-units to their top agency,
-folded from former agencies into the agencies valid in the period (`ranking.apply_successors`) and ranked
-by `ranking.ranking_from_report` (the official tie rules). Two sources are kept apart:
+folded from former agencies into the agencies valid in the period (`ranking_rules.apply_successors`) and ranked
+by `ranking_rules.ranking_from_report` (the official tie rules). Two sources are kept apart:
 
 - `reported`: an official report's figures (ReportFigure, periods "2016", …) or the agencies' quarterly
   reports (QuarterlyReport, periods "2026-Q3", …); for the period `current`, the latest reported figures
@@ -40,7 +40,7 @@ from portal.models import (
 from portal.services import feedback
 from portal.services.availability import day_bounds, local_day
 from portal.services.periods import bounds, is_quarter, is_year
-from portal.services.ranking import (
+from portal.services.ranking_rules import (
     METRICS,
     NO_ACTIVE_SERVICE,
     NO_DATA,

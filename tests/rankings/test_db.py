@@ -9,7 +9,7 @@ from sqlalchemy import event, func
 from portal.models import AgencyDailyRollup, Check, DailyRollup, Service
 from portal.services import rankings
 from portal.services.agencies import get_by_code
-from portal.services.ranking import NO_ACTIVE_SERVICE, NO_DATA
+from portal.services.ranking_rules import NO_ACTIVE_SERVICE, NO_DATA
 from portal.services.seed import load_agencies
 from tests.rankings.helpers import (
     TABLES,

@@ -167,7 +167,7 @@ def test_availability_page_says_which_days_it_covers(client, demo):
 
 
 def test_every_suggestion_of_a_ranking_without_figures_answers(client, demo):
-    from portal.services.ranking import METRICS
+    from portal.services.ranking_rules import METRICS
 
     tried = 0
     for metric in METRICS:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.services.ranking import (
+from portal.services.ranking_rules import (
     METRICS,
     NO_ACTIVE_SERVICE,
     NO_DATA,
