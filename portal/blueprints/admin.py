@@ -37,7 +37,7 @@ from portal.security import (
 )
 from portal.services import accounts, audit, bulk_import, exports, importing, memo, registry
 from portal.services import agencies as agency_service
-from portal.services.figures import VIETNAM
+from portal.services.periods import VIETNAM
 from portal.text import place_sort_key
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -10,7 +10,7 @@ from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue, feedback, figures, procedures, rankings
+from portal.services import catalogue, feedback, figures_compare, procedures, rankings
 from portal.services import compliance as compliance_service
 from portal.services.importing import SCOPES
 from portal.services.openapi import openapi_document
@@ -46,7 +46,7 @@ def agency_figures(code: str):
     if agency is None:
         abort(404, description=f"no agency with code {code!r}")
     margin = current_app.config["PORTAL_FIGURES_MARGIN"]
-    return jsonify(figures.agency_figures_json(db.session, agency, margin=margin))
+    return jsonify(figures_compare.agency_figures_json(db.session, agency, margin=margin))
 
 
 @bp.get("/services")

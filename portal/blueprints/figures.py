@@ -31,7 +31,7 @@ from portal.security import (
     staff_required,
 )
 from portal.services import agencies as agency_service
-from portal.services import audit, periods
+from portal.services import audit, periods, quarterly_reports
 from portal.services import figures as svc
 
 bp = Blueprint("figures", __name__, url_prefix="/admin")
@@ -216,7 +216,7 @@ def review(stat_id: int, decision: str):
 
 
 def _period_or_404(period: str) -> str:
-    if not svc.is_period(period):
+    if not periods.is_quarter(period):
         abort(404)
     return period
 
@@ -233,10 +233,11 @@ def reports():
         abort(400, description=_("Kỳ báo cáo phải có dạng Quý III/2026 hoặc 2026-Q3."))
     scope = scope_agency_ids(db.session, current_user)
     return render_template(
-        "figures/reports.html", period=period, periods=quarters, label=svc.period_label(period),
-        agencies=svc.reportable_agencies(db.session, scope),
-        reports=svc.reports_for_period(db.session, period, scope),
-        locked=svc.is_locked(db.session, period), lock=svc.lock_of(db.session, period), action=ActionForm(),
+        "figures/reports.html", period=period, periods=quarters, label=periods.label(period),
+        agencies=quarterly_reports.reportable_agencies(db.session, scope),
+        reports=quarterly_reports.reports_for_period(db.session, period, scope),
+        locked=quarterly_reports.is_locked(db.session, period), lock=quarterly_reports.lock_of(db.session, period),
+        action=ActionForm(),
     )
 
 
@@ -250,28 +251,28 @@ def report_edit(period: str, code: str):
                      agency_id=agency.id, ip=_ip(), note=f"{period} {agency.code}")
         db.session.commit()
         abort(403)
-    report = svc.get_report(db.session, agency, period)
-    lock = svc.lock_of(db.session, period)
+    report = quarterly_reports.get_report(db.session, agency, period)
+    lock = quarterly_reports.lock_of(db.session, period)
     form = ReportForm(obj=report)
     prefill: dict[str, tuple[int, str]] = {}
     if report is None:
-        prefill = svc.report_prefill(db.session, agency, period)
+        prefill = quarterly_reports.report_prefill(db.session, agency, period)
         if request.method == "GET":
             for name, (value, _origin) in prefill.items():
                 getattr(form, name).data = value
     loose: list[str] = []
     if request.method == "POST":
         valid = form.validate_on_submit()
-        values = {name: getattr(form, name).data for name in svc.REPORT_FIELDS}
-        errors = {k: v for k, v in svc.report_errors(values).items() if not getattr(form, k).errors}
+        values = {name: getattr(form, name).data for name in quarterly_reports.REPORT_FIELDS}
+        errors = {k: v for k, v in quarterly_reports.report_errors(values).items() if not getattr(form, k).errors}
         if valid and not errors:
             try:
-                svc.save_report(db.session, agency=agency, period=period, values=values, note=form.note.data,
-                                user=current_user, ip=_ip())
+                quarterly_reports.save_report(db.session, agency=agency, period=period, values=values,
+                                              note=form.note.data, user=current_user, ip=_ip())
             except svc.FiguresError as exc:
                 loose = _attach(form, exc.errors)
             else:
-                flash(_("Đã lưu báo cáo %(label)s của %(name)s.", label=svc.period_label(period),
+                flash(_("Đã lưu báo cáo %(label)s của %(name)s.", label=periods.label(period),
                         name=agency.name), "success")
                 return redirect(url_for("figures.reports", period=period))
         else:
@@ -280,7 +281,7 @@ def report_edit(period: str, code: str):
     if lock is not None and request.method == "POST":
         status = 409
     return render_template("figures/report_form.html", form=form, agency=agency, period=period,
-                           label=svc.period_label(period), report=report, locked=lock is not None, lock=lock,
+                           label=periods.label(period), report=report, locked=lock is not None, lock=lock,
                            loose=loose, prefill=prefill), status
 
 
@@ -290,8 +291,8 @@ def report_edit(period: str, code: str):
 def report_lock(period: str, decision: str):
     _period_or_404(period)
     _action_or_400()
-    label = svc.period_label(period)
-    if decision == "lock" and not svc.is_locked(db.session, period) and (page := ask_first(
+    label = periods.label(period)
+    if decision == "lock" and not quarterly_reports.is_locked(db.session, period) and (page := ask_first(
         title=_("Khóa quý"), label=_("Khóa %(label)s", label=label),
         question=_("Khóa báo cáo %(label)s?", label=label),
         details=[_("Sau khi khóa, cán bộ các cơ quan không gửi hoặc sửa được báo cáo của quý này; quản trị viên "
@@ -299,7 +300,7 @@ def report_lock(period: str, decision: str):
         back=url_for("figures.reports", period=period),
     )):
         return page
-    svc.set_locked(db.session, period, decision == "lock", user=current_user, ip=_ip())
+    quarterly_reports.set_locked(db.session, period, decision == "lock", user=current_user, ip=_ip())
     flash(_("Đã khóa %(label)s.", label=label) if decision == "lock" else _("Đã mở khóa %(label)s.", label=label),
           "success")
     return redirect(url_for("figures.reports", period=period))
@@ -309,7 +310,7 @@ def report_lock(period: str, decision: str):
 @admin_required
 def report_export(period: str):
     _period_or_404(period)
-    body = svc.export_xlsx(db.session, period)
+    body = quarterly_reports.export_xlsx(db.session, period)
     return Response(
         body,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

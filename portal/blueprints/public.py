@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.formatting import healths, kinds
 from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
-from portal.services import availability, catalogue, figures, monitor, registry
+from portal.services import availability, catalogue, figures_compare, monitor, registry
 from portal.services.querying import nearest_names
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_groups
 
@@ -140,6 +140,6 @@ def agency_detail(code: str):
         today=availability.local_day(utcnow()),
         figures=figures_reported,
         predecessors=agency_service.predecessors(db.session, agency),
-        application_figures=figures.side_by_side(db.session, agency, margin=margin),
+        application_figures=figures_compare.side_by_side(db.session, agency, margin=margin),
         application_margin=margin,
     )

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Agency, ApplicationStat, Procedure, ReportFigure, Service, User, utcnow
-from portal.services import audit, figures, importing, periods, registry
+from portal.services import audit, importing, periods, quarterly_reports, registry
 from portal.services.addresses import url_key
 from portal.services.importing import ROW_KEY, RowError, ServiceRow
 
@@ -489,13 +489,13 @@ def import_quarterly(
                        agency_id=None)
     assert period is not None  # noqa: S101 - checked above
     outcome.period = period
-    if figures.is_locked(session, period):
+    if quarterly_reports.is_locked(session, period):
         outcome.errors.append(RowError(0, "period", f"{periods.label(period)} đã khóa, không thể nhập báo cáo"))
     agencies: dict[str, Agency] = {}
     for agency in session.execute(select(Agency)).scalars():
         agencies.setdefault(agency.code, agency)
         agencies.setdefault(importing.fold(agency.name), agency)
-    existing = figures.reports_for_period(session, period)
+    existing = quarterly_reports.reports_for_period(session, period)
     work: list[tuple[PlannedRow, Agency, dict[str, Any], str | None]] = []
     for row in table.rows:
         agency = agencies.get(row.agency.lower()) or agencies.get(importing.fold(row.agency))
@@ -507,7 +507,7 @@ def import_quarterly(
         if scope is not None and agency.id not in scope:
             outcome.errors.append(RowError(row.row, "agency", f"Bạn không quản lý cơ quan “{agency.name}”"))
             continue
-        for name, message in figures.report_errors(row.figures).items():
+        for name, message in quarterly_reports.report_errors(row.figures).items():
             outcome.errors.append(RowError(row.row, name, message))
         report = existing.get(agency.id)
         desired = {**row.figures, "note": row.note}
@@ -522,7 +522,7 @@ def import_quarterly(
     def write() -> None:
         for plan, agency, values, note in work:
             if plan.action != "unchanged":
-                saved = figures.save_report(session, agency=agency, period=period, values=values, note=note,
+                saved = quarterly_reports.save_report(session, agency=agency, period=period, values=values, note=note,
                                             user=user, actor=actor, ip=ip, commit=False)
                 plan.entity_id = saved.id
         audit.record(session, action="import.quarterly", entity_type="import", entity_id=filename[:80], user=user,

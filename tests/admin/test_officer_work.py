@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from portal.models import ApplicationStat, AuditLog, Service
+from portal.services import quarterly_reports
 from tests.admin.test_imports import GOOD, confirm_token, upload
 from tests.helpers import csrf_token
 
@@ -151,12 +152,12 @@ def test_full_national_procedure_code_in_the_form(db, admin_client, agencies):
 
 def test_the_quarterly_export_imports_back(db, admin_client, runner, agencies, tmp_path):
     from portal.models import QuarterlyReport
-    from portal.services import figures
 
     values = {"services_l3": 29, "services_l4": 24, "new_services_l3": 2, "new_services_l4": 1,
               "received_l3": 336207, "received_l4": 1200, "online_l3": 178456, "online_l4": 600}
-    figures.save_report(db.session, agency=agencies["ha-noi"], period="2026-Q3", values=values, note="Đến 30/9")
-    figures.save_report(db.session, agency=agencies["bo-tu-phap"], period="2026-Q3", values=values)
+    quarterly_reports.save_report(db.session, agency=agencies["ha-noi"], period="2026-Q3", values=values,
+                                  note="Đến 30/9")
+    quarterly_reports.save_report(db.session, agency=agencies["bo-tu-phap"], period="2026-Q3", values=values)
     path = tmp_path / "bao-cao.xlsx"
     path.write_bytes(admin_client.get("/admin/reports/2026-Q3.xlsx").get_data())
     entries = count(db, AuditLog)

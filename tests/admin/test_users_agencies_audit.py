@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.models import Agency, AuditLog, User, utcnow
 from portal.services import audit
-from portal.services.figures import VIETNAM
+from portal.services.periods import VIETNAM
 from tests.helpers import PASSWORD, csrf_token, sign_in
 
 NEW_USER = "/admin/users/new"

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from portal.models import ApplicationStat, AuditLog, QuarterlyReport
-from portal.services import figures
+from portal.services import quarterly_reports
 from tests.helpers import csrf_token, sign_in
 
 PERIOD = "2026-Q3"
@@ -99,7 +99,7 @@ def test_lock_stops_edits_until_unlocked(db, officer_client, admin, agencies):
     token = csrf_token(officer_client, f"/admin/reports?period={PERIOD}")
     assert officer_client.post(f"/admin/reports/{PERIOD}/lock", data={"csrf_token": token, "confirmed": "1"}
                        ).status_code == 302
-    assert figures.is_locked(db.session, PERIOD)
+    assert quarterly_reports.is_locked(db.session, PERIOD)
     db.session.expire_all()
     assert db.session.execute(select(QuarterlyReport)).scalar_one().is_locked
 
@@ -132,7 +132,7 @@ def test_bad_period(admin_client, agencies):
 
 
 def test_export_layout_and_formula_safety(db, admin_client, agencies, admin):
-    figures.save_report(db.session, agency=agencies["ha-noi"], period=PERIOD, note="=HYPERLINK(\"http://x\")",
+    quarterly_reports.save_report(db.session, agency=agencies["ha-noi"], period=PERIOD, note="=HYPERLINK(\"http://x\")",
                         values={k: int(v.replace(".", "")) for k, v in GOOD.items() if k != "note"}, user=admin)
     response = admin_client.get(f"/admin/reports/{PERIOD}.xlsx")
     assert response.status_code == 200

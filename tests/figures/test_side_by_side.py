@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from portal.models import ApplicationStat
-from portal.services import figures
+from portal.services import figures_compare, quarterly_reports
 
 REPORT = {
     "services_l3": 120, "services_l4": 45, "new_services_l3": 10, "new_services_l4": 5,
@@ -27,8 +27,8 @@ def crawled(db, agency, period, observed_at, *, status="published", **values):
 @pytest.fixture
 def hanoi_figures(db, agencies):
     hanoi = agencies["ha-noi"]
-    figures.save_report(db.session, agency=hanoi, period="2026-Q3", values=REPORT)
-    figures.save_report(db.session, agency=hanoi, period="2026-Q2", values={**REPORT, "online_l3": 3000})
+    quarterly_reports.save_report(db.session, agency=hanoi, period="2026-Q3", values=REPORT)
+    quarterly_reports.save_report(db.session, agency=hanoi, period="2026-Q2", values={**REPORT, "online_l3": 3000})
     # Q3: the page says far fewer online applications than reported (5.000 vs 3.000: 40 % apart).
     crawled(db, hanoi, "2026-Q3", datetime(2026, 7, 5, tzinfo=UTC), received_total=11000, received_online=2000)
     crawled(db, hanoi, "2026-Q3", datetime(2026, 9, 5, tzinfo=UTC), received_total=12500, received_online=3000)
@@ -69,7 +69,7 @@ def test_api_shape(client, hanoi_figures):
 
     assert q2["crawled"]["online_rate"] == 28.1
     assert q2["disagreement"] is False
-    assert q1["reported"] is None and q1["differences"] == dict.fromkeys(figures.COMPARED)
+    assert q1["reported"] is None and q1["differences"] == dict.fromkeys(figures_compare.COMPARED)
     assert q1["disagreement"] is False
 
 
