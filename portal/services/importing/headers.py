@@ -123,7 +123,6 @@ def header_score(cells: Sequence[str]) -> int:
     return best
 
 
-
 _PROCEDURE_ALIASES: dict[str, set[str]] = {
     "code": {
         "ma thu tuc", "ma tthc", "ma thu tuc hanh chinh", "ma so thu tuc", "ma so tthc", "ma so", "ma",

@@ -37,9 +37,6 @@ class ReportRow:
     it_hr_index: float | None = None
 
 
-
-
-
 _REPORT_LABELS = {
     "code": "Mã cơ quan (code)",
     "year": "Năm (year)",
@@ -106,8 +103,6 @@ def parse_report(rows: Sequence[Row], *, period: str, known_agencies: set[str]) 
             continue
         result.rows.append(ReportRow(row=number, agency_code=code, period=period, **values))  # type: ignore[arg-type]
     return result
-
-
 
 
 QUARTERLY_FIELDS = ("services_l3", "services_l4", "new_services_l3", "new_services_l4", "received_l3",

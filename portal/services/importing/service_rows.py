@@ -36,9 +36,6 @@ class ServiceRow:
     legal_basis: str | None = None
 
 
-
-
-
 _SERVICE_LABELS = {
     "name": "Tên dịch vụ",
     "level": "Mức độ",
@@ -51,8 +48,6 @@ _SERVICE_LABELS = {
     "agency": "Mã cơ quan",
 }
 _REQUIRED_SERVICE_COLUMNS = ("name", "level", "url")
-
-
 
 
 def parse_services(
@@ -140,8 +135,6 @@ def parse_services(
             total_applications=total, legal_basis=row_text(row, columns, "legal_basis") or None,
         ))
     return result
-
-
 
 
 TEMPLATE_HEADERS = (

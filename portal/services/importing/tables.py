@@ -67,9 +67,6 @@ class ParseResult(Generic[T]):
         return not self.errors
 
 
-
-
-
 def read_table(data: bytes, filename: str, limits: spreadsheets.ReadLimits | None = None) -> Table:
     """Read a CSV or XLSX file into one dict per data row, keyed by header, plus ROW_KEY → row number.
 

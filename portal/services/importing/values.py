@@ -12,8 +12,6 @@ PROCEDURE_CODE_RE = re.compile(r"^[12]\.\d{6}(\.[A-Z0-9]+)?$")
 FULL_PROCEDURE_CODE_RE = re.compile(r"^([12]\.\d{6})\.\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 
 
-
-
 _INT_RE = re.compile(r"^\d+$")
 _GROUPED_INT_RE = re.compile(r"^\d{1,3}(\.\d{3})+$|^\d{1,3}(,\d{3})+$")
 _DECIMAL_RE = re.compile(r"^\d+([.,]\d+)?$")
