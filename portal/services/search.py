@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -479,6 +480,7 @@ class GroupService:
     agency_kind: str
     former: bool
     is_sample: bool
+    now_in: str | None = None  # a former agency: the name of the agency it is part of now
 
 
 @dataclass
@@ -550,6 +552,12 @@ def _group_services(session: Session, names: list[str]) -> dict[str, list[GroupS
         found.setdefault(r[1], []).append(GroupService(
             id=r[0], level=r[2], health=r[3], is_sample=r[4], agency_code=r[5], agency_name=r[6],
             agency_kind=r[7], former=bool(r[8] and r[8] <= today)))
+    former_codes = {s.agency_code for services in found.values() for s in services if s.former}
+    if former_codes:
+        now_in = {a.code: getattr(a.final_successor(), "name", None) for a in session.execute(
+            select(Agency).where(Agency.code.in_(former_codes))).scalars()}
+        found = {name: [dataclasses.replace(s, now_in=now_in.get(s.agency_code)) if s.former else s for s in services]
+                 for name, services in found.items()}
     for services in found.values():
         services.sort(key=lambda s: (s.former, -s.level, s.id))
     return found
@@ -590,7 +598,8 @@ def search_groups(session: Session, query: ServiceQuery) -> GroupPage:
         in_page.setdefault(s.name, []).append(GroupService(
             id=s.id, level=s.level, health=s.health, is_sample=s.is_sample, agency_code=s.agency.code,
             agency_name=s.agency.name, agency_kind=s.agency.kind,
-            former=bool(s.agency.valid_to and s.agency.valid_to <= today)))
+            former=bool(s.agency.valid_to and s.agency.valid_to <= today),
+            now_in=getattr(s.agency.final_successor(), "name", None)))
     groups = [ResultGroup(n, in_page[n]) for n in order]
     names = math.ceil(page.total / query.per_page) * query.per_page if page.total else 0
     return GroupPage(groups, page.total, names, page.page, page.per_page, query, page.understanding)
