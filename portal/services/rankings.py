@@ -650,8 +650,9 @@ class Ranking:
         return [(code, parts) for code, parts in sorted(self.merges.items()) if code in shown]
 
     def movement(self, code: str) -> int | None:
-        """Rank under verified minus rank under reported (negative: placed higher by the portal's figures)."""
-        if self.counterpart is None:
+        """Rank under verified minus rank under reported (negative: placed higher by the portal's figures); None
+        when the two sources measure different periods, where a movement would compare unlike things."""
+        if self.counterpart is None or not comparable(self):
             return None
         other = self.counterpart.by_code().get(code)
         mine = self.by_code().get(code)

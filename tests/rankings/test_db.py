@@ -371,3 +371,21 @@ def test_periods_are_report_years_quarters_with_figures_and_current(official):
     with pytest.raises(rankings.RankingError) as info:
         rankings.choose(official, metric="services_total", source="reported", period="2024-Q2")
     assert info.value.reason == "no_reports"
+
+
+def test_rank_movement_only_between_the_same_period(db):
+    """A quarter's report beside the registry at that quarter's end moves ranks; today's registry beside it does not."""
+    s = db.session
+    first, second = agency(s, "tinh-mot", "Tỉnh Một"), agency(s, "tinh-hai", "Tỉnh Hai")
+    before = datetime(2024, 11, 1, tzinfo=UTC)
+    services(s, first, l3=1, created_at=before)
+    services(s, second, l3=3, created_at=before)
+    quarterly(s, first, "2024-Q4", l3=9, l4=0)
+    quarterly(s, second, "2024-Q4", l3=2, l4=0)
+    s.commit()
+    quarter = ranked(s, "services_total", source="verified", period="2024-Q4")
+    assert rankings.comparable(quarter)
+    assert quarter.movement("tinh-mot") == 2 - 1 and quarter.movement("tinh-hai") == 1 - 2
+    today = ranked(s, "services_total", source="verified", period="current")
+    assert today.counterpart is not None and not rankings.comparable(today)
+    assert today.movement("tinh-mot") is None and today.movement("tinh-hai") is None
