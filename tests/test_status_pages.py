@@ -19,7 +19,10 @@ def text(response) -> str:
 
 
 def fail(db, service, reason="timeout", at=None):
-    at = at or utcnow() - timedelta(hours=1)
+    """Two failed checks, by default within the last hour and on today's Vietnamese calendar day."""
+    if at is None:
+        now = utcnow()
+        at = max(now - timedelta(hours=1), availability.day_bounds(availability.local_day(now))[0])
     for minutes in (0, 2):
         monitor.record_result(db.session, service, result(service.url, reason, status=None),
                               at + timedelta(minutes=minutes))
