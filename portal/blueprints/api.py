@@ -10,10 +10,11 @@ from portal.caching import public_page
 from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
-from portal.services import catalogue, feedback, figures_compare, procedures, rankings
 from portal.services import compliance as compliance_service
+from portal.services import feedback, figures_compare, procedures, rankings
+from portal.services.api import shapes
+from portal.services.api.openapi import openapi_document
 from portal.services.importing import SCOPES
-from portal.services.openapi import openapi_document
 from portal.services.ranking_rules import METRICS
 from portal.services.search import QueryError, parse_query, search_services, suggest
 
@@ -37,7 +38,7 @@ def agencies():
         raise QueryError("kind", f"'kind' must be one of {', '.join(AGENCY_KINDS)}")
     include_former = request.args.get("include_former") in {"1", "true"}
     items = agency_service.directory(db.session, kind=kind, include_former=include_former)
-    return jsonify(items=[catalogue.agency_json(a) for a in items], total=len(items))
+    return jsonify(items=[shapes.agency_json(a) for a in items], total=len(items))
 
 
 @bp.get("/agencies/<code>/figures")
@@ -59,7 +60,7 @@ def services():
     )
     page = search_services(db.session, query)
     return jsonify(
-        items=[catalogue.service_json(s) for s in page.items],
+        items=[shapes.service_json(s) for s in page.items],
         total=page.total,
         page=page.page,
         per_page=page.per_page,
@@ -86,7 +87,7 @@ def service(service_id: int):
     if item is None:
         abort(404, description=f"no service with id {service_id}")
     reports = feedback.counts_json(feedback.status_counts(db.session, [item.id]).get(item.id))
-    return jsonify(catalogue.service_detail_json(db.session, item) | {"reports": reports})
+    return jsonify(shapes.service_detail_json(db.session, item) | {"reports": reports})
 
 
 # ---------------------------------------------------------------- procedure catalogues and compliance
@@ -113,16 +114,11 @@ def _choice_param(name: str, choices: tuple[str, ...], default: str | None) -> s
     return value
 
 
-def _catalogue_json(info: procedures.CatalogueInfo) -> dict:
-    return {"name": info.name, "label": info.label, "entries": info.entries, "scopes": info.scopes,
-            "is_sample": info.is_sample}
-
-
 @bp.get("/catalogues")
 @public_page
 def catalogues():
     items = procedures.catalogues(db.session)
-    return jsonify(items=[_catalogue_json(c) for c in items], total=len(items))
+    return jsonify(items=[shapes.catalogue_json(c) for c in items], total=len(items))
 
 
 @bp.get("/procedures")
@@ -131,18 +127,8 @@ def procedure_list():
     info = _catalogue_param()
     scope = _choice_param("scope", SCOPES, None)
     entries = procedures.catalogue_entries(db.session, info.name, scope)
-    items = [{
-        "code": e.procedure.code, "name": e.procedure.name, "field": e.procedure.field, "scope": e.scope,
-        "required_level": e.required_level,
-        "agency": {"code": e.agency.code, "name": e.agency.name} if e.agency else None,
-        "is_sample": e.is_sample,
-    } for e in entries]
-    return jsonify(catalogue=_catalogue_json(info), scope=scope, items=items, total=len(items))
-
-
-def _counts_json(required: int, online: int, lower_level: int, missing: int) -> dict:
-    return {"required": required, "online": online, "lower_level": lower_level, "missing": missing,
-            "compliance": round(100.0 * online / required, 2) if required else None}
+    items = [shapes.catalogue_entry_json(e) for e in entries]
+    return jsonify(catalogue=shapes.catalogue_json(info), scope=scope, items=items, total=len(items))
 
 
 @bp.get("/compliance")
@@ -151,12 +137,8 @@ def compliance():
     info = _catalogue_param()
     kind = _choice_param("kind", AGENCY_KINDS, "province")
     rows = compliance_service.ranking(db.session, info.name, kind)
-    items = [{
-        "rank": r.rank, "agency": {"code": r.agency_code, "name": r.agency_name},
-        **_counts_json(r.extra["required"], r.extra["online"], r.extra["lower_level"], r.extra["missing"]),
-        "note": r.note,
-    } for r in rows]
-    return jsonify(catalogue=_catalogue_json(info), kind=kind, scope=compliance_service.scope_for_kind(kind),
+    items = [shapes.compliance_row_json(r) for r in rows]
+    return jsonify(catalogue=shapes.catalogue_json(info), kind=kind, scope=compliance_service.scope_for_kind(kind),
                    items=items, total=len(items))
 
 
@@ -171,25 +153,13 @@ def compliance_agency(code: str):
     standing = next(
         (r for r in compliance_service.ranking(db.session, info.name, agency.kind) if r.agency_code == code), None
     )
-    return jsonify(
-        catalogue=_catalogue_json(info),
-        agency=catalogue.agency_json(agency),
-        rank=standing.rank if standing else None,
-        note=standing.note if standing else None,
-        **_counts_json(summary.required, summary.online, summary.lower_level, summary.missing),
-        procedures=[{
-            "code": r.entry.procedure.code, "name": r.entry.procedure.name, "field": r.entry.procedure.field,
-            "required_level": r.entry.required_level, "state": r.cell.state, "best_level": r.cell.best_level,
-            "services": [{"id": s.id, "name": s.name, "level": s.level, "health": s.health, "url": s.url}
-                         for s in r.services],
-        } for r in rows],
-    )
+    return jsonify(shapes.compliance_agency_json(info, agency, standing, summary, rows))
 
 
 @bp.get("/rankings")
 @public_page
 def ranking_index():
-    return jsonify(rankings.index_json(rankings.period_index(db.session)))
+    return jsonify(shapes.index_json(rankings.period_index(db.session)))
 
 
 @bp.get("/rankings/<metric>")
@@ -204,7 +174,7 @@ def ranking(metric: str):
     )
     result = rankings.ranking(db.session, selection, index=index,
                               min_checks=current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"])
-    return jsonify(rankings.ranking_json(result))
+    return jsonify(shapes.ranking_json(result))
 
 
 @bp.get("/openapi.json")

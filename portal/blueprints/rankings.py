@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import Agency
 from portal.services import agencies as agency_service
 from portal.services import catalogue, charts, exports, periods, rankings
+from portal.services.api import shapes
 from portal.services.ranking_rules import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO, RankRow
 
 bp = Blueprint("rankings", __name__)
@@ -215,7 +216,7 @@ def export(fmt: str):
     params = selection.params()
     filename = "xep-hang_{metric}_{kind}_{period}_{source}.{fmt}".format(fmt=fmt, **params)
     if fmt == "json":
-        body: str | bytes = json.dumps(rankings.ranking_json(result), ensure_ascii=False, indent=1)
+        body: str | bytes = json.dumps(shapes.ranking_json(result), ensure_ascii=False, indent=1)
     else:
         header, rows = export_table(result)
         if fmt == "csv":

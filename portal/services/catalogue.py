@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,15 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Agency, Check, Incident, ReportFigure, Service
-from portal.services.availability import uptime_summary
 from portal.services.memo import memo
 from portal.vocabulary import WORKING
 
 _SAMPLE = memo(60)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def national_figures(session: Session) -> dict[str, Any]:
@@ -142,44 +136,3 @@ def service_history(session: Session, service: Service, *, limit: int = 20) -> d
         select(Incident).where(Incident.service_id == service.id).order_by(Incident.started_at.desc()).limit(limit)
     ).scalars().all()
     return {"checks": checks, "incidents": incidents}
-
-
-def agency_json(agency: Agency) -> dict[str, Any]:
-    return {"code": agency.code, "name": agency.name, "kind": agency.kind, "portal_url": agency.portal_url}
-
-
-def service_json(service: Service) -> dict[str, Any]:
-    return {
-        "id": service.id,
-        "name": service.name,
-        "agency": {"code": service.agency.code, "name": service.agency.name},
-        "level": service.level,
-        "field": service.field,
-        "url": service.url,
-        "health": service.health,
-    }
-
-
-def check_json(check: Check) -> dict[str, Any]:
-    return {
-        "checked_at": _iso(check.checked_at),
-        "outcome": check.outcome,
-        "reason": check.reason,
-        "http_status": check.http_status,
-        "elapsed_ms": check.elapsed_ms,
-        "final_url": check.final_url,
-    }
-
-
-def service_detail_json(session: Session, service: Service) -> dict[str, Any]:
-    history = service_history(session, service)
-    return {
-        **service_json(service),
-        "status": service.status,
-        "is_sample": service.is_sample,
-        "procedure_code": service.procedure.code if service.procedure else None,
-        "health_since": _iso(service.health_since),
-        "last_checked_at": _iso(service.last_checked_at),
-        "recent_checks": [check_json(c) for c in history["checks"]],
-        "uptime": uptime_summary(session, service),
-    }

@@ -180,7 +180,7 @@ class RankingError(QueryError):
         self.period = period
 
 
-def _unsupported(source: str, metric: str, period: Period, index: PeriodIndex) -> tuple[str, str] | None:
+def unsupported(source: str, metric: str, period: Period, index: PeriodIndex) -> tuple[str, str] | None:
     """(reason code, message) when the combination has no ranking; None when it has one."""
     key = period.key
     if supports(source, metric, period):
@@ -204,9 +204,9 @@ def _unsupported(source: str, metric: str, period: Period, index: PeriodIndex) -
 
 def answers(index: PeriodIndex, metric: str, kind: str, source: str, period: Period) -> bool:
     """Whether `choose` answers this combination (reported + current needs a report to sum into today's agencies)."""
-    if _unsupported(source, metric, period, index) is not None:
+    if unsupported(source, metric, period, index) is not None:
         return False
-    return not (source == "reported" and period.kind == CURRENT and _latest_reported(index, metric, kind) is None)
+    return not (source == "reported" and period.kind == CURRENT and latest_reported(index, metric, kind) is None)
 
 
 def alternatives(index: PeriodIndex, metric: str, kind: str = DEFAULT_KIND) -> list[tuple[str, str]]:
@@ -236,7 +236,7 @@ class Selection:
         return {"metric": self.metric, "kind": self.kind, "source": self.source, "period": self.period.key}
 
 
-def _latest_reported(index: PeriodIndex, metric: str, kind: str) -> Period | None:
+def latest_reported(index: PeriodIndex, metric: str, kind: str) -> Period | None:
     """The newest report period with the metric, preferring one with figures of agencies of the kind."""
     candidates = [
         p for p in index.periods
@@ -283,7 +283,7 @@ def choose(
                                f"no figures for period {key[:40]!r}; periods: {', '.join(index.keys())}")
     if source is None:
         if chosen is not None:
-            usable = [s for s in ("verified", "reported") if not _unsupported(s, metric, chosen, index)]
+            usable = [s for s in ("verified", "reported") if not unsupported(s, metric, chosen, index)]
             source = usable[0] if usable else ("reported" if chosen.kind == "year" else "verified")
         else:
             source = "verified" if metric in SUPPORTED[("verified", CURRENT)] else "reported"
@@ -291,18 +291,18 @@ def choose(
         if source == "verified":
             chosen = index.periods[-1]
         else:
-            latest = _latest_reported(index, metric, kind)
+            latest = latest_reported(index, metric, kind)
             if latest is None:
-                reason, message = _unsupported("reported", metric, index.periods[-1], index) or (
+                reason, message = unsupported("reported", metric, index.periods[-1], index) or (
                     "no_reported_figures", f"no reported figures for {metric} yet; try source=verified")
                 raise RankingError("source", reason, message)
             chosen = latest
-    problem = _unsupported(source, metric, chosen, index)
+    problem = unsupported(source, metric, chosen, index)
     if problem:
         raise RankingError("source" if key is None else "period", *problem, period=chosen.key)
     basis = None
     if source == "reported" and chosen.kind == CURRENT:
-        basis = _latest_reported(index, metric, kind)
+        basis = latest_reported(index, metric, kind)
         if basis is None:
             raise RankingError("period", "no_reported_figures",
                                f"no reported figures for {metric} yet; try source=verified")
@@ -312,11 +312,11 @@ def choose(
 def counterpart(selection: Selection, index: PeriodIndex) -> Selection | None:
     """The same ranking from the other source, when that source has it for the same period."""
     other = "verified" if selection.source == "reported" else "reported"
-    if _unsupported(other, selection.metric, selection.period, index) is not None:
+    if unsupported(other, selection.metric, selection.period, index) is not None:
         return None
     basis = None
     if other == "reported" and selection.period.kind == CURRENT:
-        basis = _latest_reported(index, selection.metric, selection.kind)
+        basis = latest_reported(index, selection.metric, selection.kind)
         if basis is None:
             return None
     return Selection(selection.metric, selection.kind, other, selection.period, basis)
@@ -761,109 +761,3 @@ def agency_trend(session: Session, agency: Agency, *, now: datetime | None = Non
                     point = TrendPoint(period, None, None, len(result.rows), left_out, counted_in)
                 out[metric][source].append(point)
     return out
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def _json_value(metric: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if METRICS[metric].kind == "count":
-        return int(value)
-    return round(float(value), 6)
-
-
-def _side_json(row: RankRow | None, selection: Selection) -> dict[str, Any]:
-    return {
-        "source": selection.source,
-        "period": selection.period.key,
-        "rank": row.rank if row else None,
-        "value": _json_value(selection.metric, row.value) if row else None,
-        "note": row.note if row else None,
-    }
-
-
-def ranking_json(result: Ranking) -> dict[str, Any]:
-    """The body of GET /api/v1/rankings/<metric> (the API contract), with the counterpart and movement per item."""
-    selection = result.selection
-    spec = METRICS[selection.metric]
-    other = result.counterpart
-    other_rows = other.by_code() if other else {}
-    items = []
-    for row in result.rows:
-        item: dict[str, Any] = {
-            "rank": row.rank,
-            "agency": {"code": row.agency_code, "name": row.agency_name},
-            "value": _json_value(selection.metric, row.value),
-            "note": row.note,
-        }
-        if spec.tiebreak is not None:
-            item["services_l4"] = row.extra.get("services_l4")
-        merged_from = row.extra.get("merged_from") or [row.agency_code]
-        if merged_from != [row.agency_code]:
-            item["merged_from"] = merged_from
-        if row.extra.get("missing_parts"):
-            item["missing_parts"] = row.extra["missing_parts"]
-        if other is not None:
-            item["counterpart"] = _side_json(other_rows.get(row.agency_code), other.selection)
-            item["movement"] = result.movement(row.agency_code)
-        items.append(item)
-    extra: dict[str, Any] = {}
-    if result.days is not None:
-        extra["availability_days"] = {"first_day": result.days[0].isoformat(), "last_day": result.days[1].isoformat()}
-    return {
-        **extra,
-        "metric": selection.metric,
-        "kind": selection.kind,
-        "period": selection.period.key,
-        "source": selection.source,
-        "label": {"vi": spec.label_vi, "en": spec.label_en},
-        "value_type": spec.kind,
-        "basis_period": (selection.basis or selection.period).key,
-        "agencies_on": result.day.isoformat(),
-        "total": len(items),
-        "items": items,
-        "merged": [
-            {"agency": {"code": code, "name": result.names.get(code, code)},
-             "from": [{"code": c, "name": result.names.get(c, c)} for c in parts]}
-            for code, parts in result.merged()
-        ],
-        "left_out": [{"agency": {"code": code, "name": name}, "reason": reason}
-                     for code, name, reason in result.left_out],
-        "counterpart": None if other is None else {
-            "source": other.selection.source,
-            "period": other.selection.period.key,
-            "basis_period": (other.selection.basis or other.selection.period).key,
-        },
-    }
-
-
-def index_json(index: PeriodIndex) -> dict[str, Any]:
-    """The body of GET /api/v1/rankings: metrics, kinds, sources and periods with what each offers."""
-    periods = []
-    for period in reversed(index.periods):
-        available = {}
-        for source in index.sources(period):
-            metrics = [m for m in METRICS if _unsupported(source, m, period, index) is None]
-            if metrics:
-                available[source] = metrics
-        periods.append({
-            "key": period.key,
-            "type": period.kind,
-            "first_day": period.first_day.isoformat(),
-            "last_day": period.last_day.isoformat(),
-            "metrics": available,
-        })
-    return {
-        "metrics": [
-            {"key": m.key, "label": {"vi": m.label_vi, "en": m.label_en}, "value_type": m.kind,
-             "sources": [s for s in SOURCES if any(m.key in v for (src, _), v in SUPPORTED.items() if src == s)]}
-            for m in METRICS.values()
-        ],
-        "kinds": list(AGENCY_KINDS),
-        "sources": list(SOURCES),
-        "periods": periods,
-        "defaults": {"kind": DEFAULT_KIND, "metric": DEFAULT_METRIC, "verified": CURRENT,
-                     "reported": getattr(_latest_reported(index, DEFAULT_METRIC, DEFAULT_KIND), "key", None)},
-    }
