@@ -11,7 +11,7 @@ from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
 from portal.services import compliance as compliance_service
-from portal.services import feedback, figures_compare, procedures, rankings
+from portal.services import feedback, procedures, rankings
 from portal.services.api import shapes
 from portal.services.api.openapi import openapi_document
 from portal.services.importing import SCOPES
@@ -47,7 +47,7 @@ def agency_figures(code: str):
     if agency is None:
         abort(404, description=f"no agency with code {code!r}")
     margin = current_app.config["PORTAL_FIGURES_MARGIN"]
-    return jsonify(figures_compare.agency_figures_json(db.session, agency, margin=margin))
+    return jsonify(shapes.agency_figures_json(db.session, agency, margin=margin))
 
 
 @bp.get("/services")

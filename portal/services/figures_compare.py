@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,16 +25,6 @@ def _difference(reported: float | int | None, crawled: float | int | None) -> fl
         return None
     largest = max(abs(reported), abs(crawled))
     return 0.0 if largest == 0 else round(abs(reported - crawled) / largest, 4)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _reported_json(stat: ApplicationStat, report: QuarterlyReport | None) -> dict[str, Any]:
@@ -82,7 +71,7 @@ def _crawled_json(stat: ApplicationStat) -> dict[str, Any]:
 def side_by_side(session: Session, agency: Agency, *, margin: float = 0.2) -> list[dict[str, Any]]:
     """Per quarter, newest first: the reported figures and the crawled ones next to each other.
 
-    Times are datetimes here (for templates); agency_figures_json turns them into ISO strings.
+    Times are datetimes here (for templates); the API's shape (services/api/shapes.py) turns them into ISO strings.
 
     Reported: the agency's quarterly report (provenance "reported"), with each level's online rate
     against its target. Crawled: the newest published snapshot of the agency's own statistics pages
@@ -117,13 +106,3 @@ def side_by_side(session: Session, agency: Agency, *, margin: float = 0.2) -> li
             "disagreement": any(d is not None and d > margin for d in differences.values()),
         })
     return rows
-
-
-def agency_figures_json(session: Session, agency: Agency, *, margin: float = 0.2) -> dict[str, Any]:
-    """The body of GET /api/v1/agencies/<code>/figures."""
-    return {
-        "agency": {"code": agency.code, "name": agency.name},
-        "margin": margin,
-        "targets": {"level_3": TARGETS[3], "level_4": TARGETS[4]},
-        "periods": _jsonable(side_by_side(session, agency, margin=margin)),
-    }

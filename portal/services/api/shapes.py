@@ -3,12 +3,13 @@ and to its schema happen in the same package. The catalogue's, the rankings' and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from portal.models import AGENCY_KINDS, Agency, CatalogueEntry, Check, Service
+from portal.services import figures_compare
 from portal.services.availability import uptime_summary
 from portal.services.catalogue import service_history
 from portal.services.procedures import CatalogueInfo
@@ -225,4 +226,25 @@ def compliance_agency_json(info: CatalogueInfo, agency: Agency, standing: RankRo
             "services": [{"id": s.id, "name": s.name, "level": s.level, "health": s.health, "url": s.url}
                          for s in r.services],
         } for r in rows],
+    }
+
+
+# ---------------------------------------------------------------- application figures
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+def agency_figures_json(session: Session, agency: Agency, *, margin: float = 0.2) -> dict[str, Any]:
+    """The body of GET /api/v1/agencies/<code>/figures."""
+    return {
+        "agency": {"code": agency.code, "name": agency.name},
+        "margin": margin,
+        "targets": {"level_3": figures_compare.TARGETS[3], "level_4": figures_compare.TARGETS[4]},
+        "periods": jsonable(figures_compare.side_by_side(session, agency, margin=margin)),
     }
