@@ -11,7 +11,8 @@ from typing import IO
 import click
 from flask import current_app, has_app_context
 
-from portal.crawlers.checker import CheckerConfig, check_urls
+from portal.crawlers.checker import CheckerConfig
+from portal.crawlers.dispatch import check_urls
 
 
 def command_checker_config() -> CheckerConfig:

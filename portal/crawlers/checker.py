@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import email.utils
 import itertools
-import queue
 import socket
 import ssl
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -486,286 +484,6 @@ def _result(
     return CheckResult(url, REASON_OUTCOMES[reason], reason, status, _ms(started), final_url, detail)
 
 
-@dataclass
-class SweepCounters:
-    """What the engine did besides checking: hosts it waited for, checks it inferred, hosts it gave up on."""
-
-    throttled_hosts: set[str] = field(default_factory=set)
-    retried: int = 0
-    inferred: int = 0
-    failed_hosts: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class _Host:
-    name: str
-    limit: float
-    queue: collections.deque[tuple[str, Target, int]] = field(default_factory=collections.deque)
-    busy: int = 0
-    not_before: float = 0.0
-    failures: int = 0
-    failed: CheckResult | None = None
-    runnable: bool = False
-
-    @property
-    def slots(self) -> int:
-        return max(1, int(self.limit))
-
-
-_SLOWING = frozenset({"timeout", "connection_error", "rate_limited", "slow"})
-
-
-class _Dispatcher:
-    """Per-host queues fed from a bounded window of the input, started round-robin on hosts with a free slot.
-
-    The global limit counts checks in flight only; a host adapts its own limit between 1 and `per_host`
-    (halved when its answers slow down or fail, grown by one per window of good answers), waits out a
-    `Retry-After`, and after `host_failures` host-wide failures in a row its remaining URLs are inferred."""
-
-    def __init__(self, checker: Checker, urls: Iterable[str], counters: SweepCounters) -> None:
-        self.checker = checker
-        self.cfg = checker.config
-        self.source = iter(urls)
-        self.counters = counters
-        self.hosts: dict[tuple[str, int], _Host] = {}
-        self.runnable: collections.deque[_Host] = collections.deque()
-        self.waiting: set[_Host] = set()
-        self.results: collections.deque[CheckResult] = collections.deque()
-        self.tasks: set[asyncio.Future[Any]] = set()
-        self.reader: asyncio.Future[list[str]] | None = None
-        self.exhausted = False
-        self.queued = 0
-        self.hosts_with_work = 0
-
-    def _wants_input(self) -> bool:
-        if self.exhausted or self.reader is not None or self.queued >= self.cfg.window:
-            return False
-        target = 2 * self.cfg.concurrency
-        return self.queued < target or self.hosts_with_work * self.cfg.per_host < target
-
-    def _read(self) -> list[str]:
-        return list(itertools.islice(self.source, 512))
-
-    def _take(self, batch: list[str]) -> None:
-        if not batch:
-            self.exhausted = True
-            return
-        allow = self.cfg.allow_private
-        for url in batch:
-            try:
-                target = parse_target(url, allow)
-            except GuardError as exc:
-                self.results.append(_result(url, exc.reason, time.monotonic(), detail=str(exc)))
-                continue
-            key = (target.host, target.port)
-            host = self.hosts.get(key)
-            if host is None:
-                name = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
-                host = self.hosts[key] = _Host(name, float(self.cfg.per_host))
-            if host.failed is not None:
-                self.results.append(self._inferred(host, url))
-                continue
-            if not host.queue:
-                self.hosts_with_work += 1
-            host.queue.append((url, target, 0))
-            self.queued += 1
-            self._wake(host)
-
-    def _inferred(self, host: _Host, url: str) -> CheckResult:
-        self.counters.inferred += 1
-        first = host.failed
-        assert first is not None  # noqa: S101 - only called for failed hosts
-        detail = (f"inferred from host {host.name}: still refused after its Retry-After wait"
-                  if first.reason == "rate_limited"
-                  else f"inferred from host {host.name}: {self.cfg.host_failures} host-wide failures in a row")
-        return CheckResult(url, first.outcome, first.reason, None, 0, None, detail, inferred=True)
-
-    def _give_up(self, host: _Host, result: CheckResult) -> None:
-        """The host's remaining URLs get `result`'s verdict without a request."""
-        host.failed = result
-        if host.queue:
-            self.hosts_with_work -= 1
-        while host.queue:
-            self.results.append(self._inferred(host, host.queue.popleft()[0]))
-            self.queued -= 1
-
-    def _wake(self, host: _Host, now: float | None = None) -> None:
-        if host.runnable or not host.queue or host.busy >= host.slots:
-            return
-        if host.not_before > (time.monotonic() if now is None else now):
-            self.waiting.add(host)
-            return
-        host.runnable = True
-        self.runnable.append(host)
-
-    def _dispatch(self) -> None:
-        now = time.monotonic()
-        for host in [h for h in self.waiting if h.not_before <= now]:
-            self.waiting.discard(host)
-            self._wake(host, now)
-        while self.runnable and len(self.tasks) < self.cfg.concurrency:
-            host = self.runnable.popleft()
-            host.runnable = False
-            if not host.queue or host.busy >= host.slots:
-                continue
-            url, target, attempt = host.queue.popleft()
-            self.queued -= 1
-            if not host.queue:
-                self.hosts_with_work -= 1
-            host.busy += 1
-            task = asyncio.ensure_future(self.checker._run(url, full_text=False, limited=False, target=target))
-            task.host, task.target, task.attempt = host, target, attempt  # type: ignore[attr-defined]
-            self.tasks.add(task)
-            self._wake(host, now)
-
-    def _finished(self, task: asyncio.Future[FetchResult]) -> None:
-        host: _Host = task.host  # type: ignore[attr-defined]
-        attempt: int = task.attempt  # type: ignore[attr-defined]
-        host.busy -= 1
-        fetched = task.result()
-        result = fetched.check
-        cfg = self.cfg
-        wait = result.retry_after
-        if wait is not None and attempt == 0 and wait <= cfg.retry_after_max:
-            self.counters.throttled_hosts.add(host.name)
-            self.counters.retried += 1
-            host.not_before = max(host.not_before, time.monotonic() + wait)
-            host.limit = max(1.0, host.limit / 2)
-            if not host.queue:
-                self.hosts_with_work += 1
-            host.queue.appendleft((result.url, task.target, attempt + 1))  # type: ignore[attr-defined]
-            self.queued += 1
-            self._wake(host)
-            return
-        if fetched.host_fault:
-            host.failures += 1
-            host.limit = max(1.0, host.limit / 2)
-            if cfg.host_failures and host.failures >= cfg.host_failures and host.failed is None:
-                self.counters.failed_hosts[host.name] = result.reason
-                self._give_up(host, result)
-        elif result.reason == "rate_limited" and attempt and cfg.host_failures and host.failed is None:
-            self._give_up(host, result)  # still refused after waiting: the rest would only wait again
-        else:
-            host.failures = 0
-            if result.reason in _SLOWING or (result.http_status or 0) >= 500:
-                host.limit = max(1.0, host.limit / 2)
-                if result.reason == "rate_limited":
-                    self.counters.throttled_hosts.add(host.name)
-            else:
-                host.limit = min(float(cfg.per_host), host.limit + 1 / host.limit)
-        self.results.append(result)
-        self._wake(host)
-
-    async def run(self) -> AsyncIterator[CheckResult]:
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                if self._wants_input():
-                    self.reader = loop.run_in_executor(None, self._read)
-                self._dispatch()
-                while self.results:
-                    yield self.results.popleft()
-                if self.exhausted and not self.tasks and not self.queued and self.reader is None:
-                    return
-                waits: set[asyncio.Future[Any]] = set(self.tasks)
-                if self.reader is not None:
-                    waits.add(self.reader)
-                timeout = None
-                if self.waiting:
-                    timeout = max(0.0, min(h.not_before for h in self.waiting) - time.monotonic())
-                if not waits:
-                    await asyncio.sleep(timeout or 0)
-                    continue
-                done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task is self.reader:
-                        self.reader = None
-                        self._take(task.result())
-                    else:
-                        self.tasks.discard(task)
-                        self._finished(task)
-        finally:
-            pending = [*self.tasks, *([self.reader] if self.reader is not None else [])]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-
-
-async def check_many(
-    urls: Iterable[str],
-    config: CheckerConfig | None = None,
-    *,
-    counters: SweepCounters | None = None,
-    lookup: Lookup | None = None,
-) -> AsyncIterator[CheckResult]:
-    """Check URLs host by host (see _Dispatcher), yielding results in completion order (memory stays flat)."""
-    async with Checker(config, lookup=lookup) as checker:
-        async for result in _Dispatcher(checker, urls, counters or SweepCounters()).run():
-            yield result
-
-
-_END = object()
-
-
-def check_urls(
-    urls: Iterable[str],
-    config: CheckerConfig | None = None,
-    *,
-    counters: SweepCounters | None = None,
-    lookup: Lookup | None = None,
-    cancel: threading.Event | None = None,
-) -> Iterator[CheckResult]:
-    """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive.
-    Setting `cancel` stops the checks in flight within a tenth of a second and ends the results."""
-    results: queue.Queue[Any] = queue.Queue(maxsize=1000)
-    stop = threading.Event()
-
-    async def pump() -> None:
-        async for result in check_many(urls, config, counters=counters, lookup=lookup):
-            while True:
-                try:
-                    results.put_nowait(result)
-                    break
-                except queue.Full:
-                    await asyncio.sleep(0.005)
-
-    async def main() -> None:
-        task = asyncio.ensure_future(pump())
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.1)
-            if stop.is_set() or (cancel is not None and cancel.is_set()):
-                task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    def run() -> None:
-        outcome: Any = _END
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            outcome = exc
-        while not stop.is_set():
-            try:
-                results.put(outcome, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    thread = threading.Thread(target=run, name="portal-check", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = results.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-
-
 def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
     box: dict[str, Any] = {}
 
@@ -813,11 +531,8 @@ __all__ = [
     "Checker",
     "CheckerConfig",
     "FetchResult",
-    "SweepCounters",
-    "check_many",
     "check_one",
     "check_url",
-    "check_urls",
     "classify",
     "fetch",
     "fetch_page",

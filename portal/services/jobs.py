@@ -32,7 +32,7 @@ class EngineChecker:
         self.settings = figures.checker_config(config)
 
     def __call__(self, urls: Iterable[str], counters: Any = None, infer: bool = True) -> Iterable[Any]:
-        from portal.crawlers.checker import check_urls
+        from portal.crawlers.dispatch import check_urls
 
         settings = self.settings if infer else dataclasses.replace(self.settings, host_failures=0)
         return check_urls(urls, settings, counters=counters, cancel=SHUTDOWN)

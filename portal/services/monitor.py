@@ -461,7 +461,7 @@ class _Sweep:
         self.counters: Any = None
         self.options: dict[str, Any] = {}
         if getattr(checker, "sweep_options", False):
-            from portal.crawlers.checker import SweepCounters
+            from portal.crawlers.dispatch import SweepCounters
 
             self.counters = SweepCounters()
             self.options = {"counters": self.counters, "infer": kind != "recheck"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from portal.crawlers.checker import CheckerConfig, check_urls
+from portal.crawlers.checker import CheckerConfig
+from portal.crawlers.dispatch import check_urls
 from portal.models import Incident, Service, utcnow
 from portal.services import monitor
 from tests.helpers import csrf_token

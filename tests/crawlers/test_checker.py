@@ -9,15 +9,8 @@ import tracemalloc
 import pytest
 
 from portal.crawlers import guard
-from portal.crawlers.checker import (
-    DEFAULT_USER_AGENT,
-    CheckerConfig,
-    CheckResult,
-    check_many,
-    check_url,
-    check_urls,
-    fetch,
-)
+from portal.crawlers.checker import DEFAULT_USER_AGENT, CheckerConfig, CheckResult, check_url, fetch
+from portal.crawlers.dispatch import check_many, check_urls
 
 
 def check(url: str, config: CheckerConfig) -> CheckResult:

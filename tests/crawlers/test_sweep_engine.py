@@ -11,7 +11,8 @@ import time
 import pytest
 from aiohttp import web
 
-from portal.crawlers.checker import SweepCounters, check_urls, retry_after_seconds
+from portal.crawlers.checker import retry_after_seconds
+from portal.crawlers.dispatch import SweepCounters, check_urls
 from tests.crawlers.servers import start_app
 
 

@@ -13,7 +13,8 @@ from datetime import timedelta
 import requests
 from sqlalchemy import func, or_, select
 
-from portal.crawlers.checker import CheckerConfig, check_urls
+from portal.crawlers.checker import CheckerConfig
+from portal.crawlers.dispatch import check_urls
 from portal.models import Check, JobLock, Service, utcnow
 from portal.services import monitor
 from tests.monitoring_helpers import make_agency, make_services, result
