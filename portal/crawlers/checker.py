@@ -21,6 +21,7 @@ from yarl import URL
 
 from portal.crawlers.guard import BlockedAddressError, GuardError, Target, parse_target, resolve_host
 from portal.crawlers.pagetext import CLASSIFY_LIMIT, REASON_OUTCOMES, classify, decode_body
+from portal.vocabulary import NETWORK_REASONS
 
 DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -303,12 +304,11 @@ def _exception_reason(exc: BaseException) -> tuple[str, str]:
     return "connection_error", detail
 
 
-HOST_WIDE_REASONS = frozenset({"dns_error", "connection_error", "timeout", "tls_error"})
 
 
 def _host_wide(exc: BaseException, reason: str, fetched: FetchResult) -> bool:
     """A failure of the host rather than of the path: no name, no connection, no TLS, or no answer at all."""
-    if reason not in HOST_WIDE_REASONS:
+    if reason not in NETWORK_REASONS:
         return False
     if reason == "timeout":
         return fetched.http_status is None
