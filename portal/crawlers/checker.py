@@ -304,8 +304,6 @@ def _exception_reason(exc: BaseException) -> tuple[str, str]:
     return "connection_error", detail
 
 
-
-
 def _host_wide(exc: BaseException, reason: str, fetched: FetchResult) -> bool:
     """A failure of the host rather than of the path: no name, no connection, no TLS, or no answer at all."""
     if reason not in NETWORK_REASONS:
