@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.formatting import healths, kinds
 from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
-from portal.services import availability, catalogue, figures_compare, monitor, registry
+from portal.services import availability, catalogue, figures_compare, registry, sweeps
 from portal.services.querying import nearest_names
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_groups
 
@@ -99,7 +99,7 @@ def service_detail(service_id: int):
             min_days=current_app.config["PORTAL_EVIDENCE_MIN_DAYS"]),
         days=availability.daily_availability(db.session, service),
         imported=registry.imported_counts(db.session, [service.id]).get(service.id),
-        monitor_fault=monitor.open_fault(db.session),
+        monitor_fault=sweeps.open_fault(db.session),
         **catalogue.service_history(db.session, service),
     )
 

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from portal.extensions import db
 from portal.formatting import health_label, healths, kinds, reason_label, reasons
 from portal.services import agencies as agency_service
-from portal.services import monitor
 from portal.services import status as status_service
+from portal.services import sweeps
 from portal.services.search import QueryError
 from portal.vocabulary import FAILING
 from portal.web import public_url_for
@@ -36,7 +36,7 @@ def index():
         kinds=kinds(),
         healths=[(k, v) for k, v in healths() if k in status_service.FAILING],
         reasons=reasons(status_service.REASONS),
-        monitor_fault=monitor.open_fault(db.session),
+        monitor_fault=sweeps.open_fault(db.session),
     ), (400 if error else 200)
 
 

@@ -36,7 +36,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import audit, monitor
+from portal.services import audit, monitor, sweeps
 
 DESCRIPTION_MAX = 1000
 CONTACT_MAX = 255
@@ -243,12 +243,12 @@ def claim_rechecks(session: Session, now: datetime, limit: int = 50) -> list[tup
 
 
 def run_rechecks(session: Session, checker: monitor.Checker, *, settings: monitor.MonitorSettings | None = None,
-                 now: datetime | None = None) -> monitor.SweepReport:
+                 now: datetime | None = None) -> sweeps.SweepReport:
     """Check the claimed services through the normal checker and record the results as any check is recorded
     (health, incidents, alerts); each re-check is then done."""
     now = now or utcnow()
     settings = settings or monitor.MonitorSettings()
-    report = monitor.SweepReport()
+    report = sweeps.SweepReport()
     claimed = claim_rechecks(session, now)
     if not claimed:
         return report

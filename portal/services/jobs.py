@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.models import Agency, utcnow
-from portal.services import alerts, availability, feedback, figures, monitor, operations
+from portal.services import alerts, availability, feedback, figures, monitor, operations, sweeps
 
 ROLLUP_LOCK = "daily-rollup"
 PURGE_LOCK = "check-retention"
@@ -55,7 +55,7 @@ def stats_crawl(session: Session, config: Mapping[str, Any], now: datetime | Non
 
 def sweep(session: Session, config: Mapping[str, Any], checker: monitor.Checker, *, agency: Agency | None = None,
           worker: bool = False, rechecks_only: bool = False, progress: Callable[[int], None] | None = None,
-          lock_name: str = monitor.SWEEP_LOCK) -> monitor.SweepReport:
+          lock_name: str = monitor.SWEEP_LOCK) -> sweeps.SweepReport:
     """One sweep over the due services, then deliver the alerts it raised. A sweep (not a re-check) leaves
     its heartbeat: a beat every half minute while it runs, its start, end and count when done."""
     holder, started = monitor.lock_holder(), utcnow()
@@ -68,7 +68,7 @@ def sweep(session: Session, config: Mapping[str, Any], checker: monitor.Checker,
             last_beat[0] = utcnow()
             operations.beat(session, operations.SWEEP, holder, last_beat[0])
 
-    report = monitor.run_sweep(session, checker, agency=agency, progress=beating, worker=worker,
+    report = sweeps.run_sweep(session, checker, agency=agency, progress=beating, worker=worker,
                                rechecks_only=rechecks_only, settings=monitor.MonitorSettings.from_config(config),
                                lock_name=lock_name, cancel=SHUTDOWN)
     if not report.locked and not rechecks_only:
@@ -123,7 +123,7 @@ def deliver_alerts(session: Session, config: Mapping[str, Any]) -> alerts.Delive
     return alerts.deliver_pending(session, settings)
 
 
-def feedback_rechecks(session: Session, config: Mapping[str, Any], checker: monitor.Checker) -> monitor.SweepReport:
+def feedback_rechecks(session: Session, config: Mapping[str, Any], checker: monitor.Checker) -> sweeps.SweepReport:
     """The re-checks citizens' reports asked for, through the normal checker; then deliver the alerts raised."""
     report = feedback.run_rechecks(session, checker, settings=monitor.MonitorSettings.from_config(config))
     if report.alerts:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from portal.crawlers.checker import CheckerConfig
 from portal.crawlers.dispatch import check_urls
 from portal.models import Incident, Service, utcnow
-from portal.services import monitor
+from portal.services import sweeps
 from tests.helpers import csrf_token
 
 
@@ -24,7 +24,7 @@ def test_feed_api_and_pages_after_a_refused_internal_address(app, db, client, ag
 
     start = utcnow()
     for minutes in (0, 3):
-        monitor.run_sweep(db.session, checker, clock=lambda m=minutes: start + timedelta(minutes=m))
+        sweeps.run_sweep(db.session, checker, clock=lambda m=minutes: start + timedelta(minutes=m))
     incident = db.session.execute(db.select(Incident)).scalar_one()
     assert incident.reason == "blocked_address" and "127.0.0.1" in incident.detail
 

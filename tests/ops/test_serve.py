@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from portal.crawlers.checker import CheckerConfig
 from portal.crawlers.dispatch import check_urls
 from portal.models import Check, JobLock, Service, utcnow
-from portal.services import monitor
+from portal.services import monitor, sweeps
 from tests.monitoring_helpers import make_agency, make_services, result
 from tests.ops.processes import PORTAL, Lines, children, cmdline, free_port, stop
 
@@ -64,7 +64,7 @@ def test_a_cancelled_sweep_gives_back_what_it_claimed(db):
         cancel.set()  # SIGTERM arrives while the rest are in flight
 
     settings = monitor.MonitorSettings(batch_size=3)
-    report = monitor.run_sweep(db.session, checker, settings=settings, cancel=cancel)
+    report = sweeps.run_sweep(db.session, checker, settings=settings, cancel=cancel)
     assert report.cancelled and report.checked == 2 and report.errors == 0
     assert db.session.execute(select(func.count()).select_from(Check)).scalar_one() == 2
     now = utcnow()

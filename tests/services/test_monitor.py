@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.models import AlertEvent, Check, Incident, JobLock, Service
-from portal.services import monitor
+from portal.services import monitor, sweeps
 from tests.conftest import make_app
 from tests.monitoring_helpers import FakeChecker, make_agency, make_services, result
 
@@ -111,7 +111,7 @@ def test_sweep_checks_all_due_and_continues_after_one_check_raises(db):
     bad = services[4].url
     checker = FakeChecker(reason_for=lambda url: "timeout" if url.endswith("7") else "ok", raise_for=[bad])
     progress = []
-    report = monitor.run_sweep(db.session, checker, settings=monitor.MonitorSettings(batch_size=5),
+    report = sweeps.run_sweep(db.session, checker, settings=monitor.MonitorSettings(batch_size=5),
                                progress=progress.append)
     assert report.checked == 11 and report.errors == 1 and not report.locked
     assert sum(progress) == 12
@@ -122,7 +122,7 @@ def test_sweep_checks_all_due_and_continues_after_one_check_raises(db):
     assert sum(1 for h in healths.values() if h == "up") == 10
     assert db.session.execute(select(func.count()).select_from(Check)).scalar_one() == 11
     # the service whose check raised keeps its lease and comes back later; nothing else is due now
-    assert monitor.run_sweep(db.session, checker).checked == 0
+    assert sweeps.run_sweep(db.session, checker).checked == 0
     assert db.session.execute(select(func.count()).select_from(JobLock)).scalar_one() == 0
 
 
@@ -136,8 +136,8 @@ def test_sweep_continues_when_recording_fails(db, monkeypatch):
             raise RuntimeError("disk full")
         return original(session, service, res, now, **kw)
 
-    monkeypatch.setattr(monitor, "record_result", flaky)
-    report = monitor.run_sweep(db.session, FakeChecker())
+    monkeypatch.setattr(sweeps, "record_result", flaky)  # what the sweep records with
+    report = sweeps.run_sweep(db.session, FakeChecker())
     assert (report.checked, report.errors) == (4, 0)  # nothing to record one by one: the chunk went in whole
 
     class Garbled(FakeChecker):  # a result the state machine refuses: its chunk is recorded one by one
@@ -147,7 +147,7 @@ def test_sweep_continues_when_recording_fails(db, monkeypatch):
 
     db.session.execute(update(Service).values(next_check_at=None))
     db.session.commit()
-    report = monitor.run_sweep(db.session, Garbled())
+    report = sweeps.run_sweep(db.session, Garbled())
     assert (report.checked, report.errors) == (2, 2)
     assert "disk full" in " ".join(report.error_messages) and "weird" in " ".join(report.error_messages)
 
@@ -157,12 +157,12 @@ def test_a_running_sweep_is_not_started_twice(db):
     make_services(db.session, agency, 3)
     assert monitor.acquire_lock(db.session, monitor.SWEEP_LOCK, "someone-else", timedelta(minutes=15))
     checker = FakeChecker()
-    report = monitor.run_sweep(db.session, checker)
+    report = sweeps.run_sweep(db.session, checker)
     assert report.locked and checker.calls == []
     # an expired lock (a crashed sweep) is taken over
     db.session.execute(JobLock.__table__.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     db.session.commit()
-    assert monitor.run_sweep(db.session, checker).checked == 3
+    assert sweeps.run_sweep(db.session, checker).checked == 3
 
 
 def test_lock_is_exclusive_until_released(db):
@@ -179,7 +179,7 @@ def test_rechecks_only_sweep(db):
     services[0].consecutive_failures = 1
     db.session.commit()
     checker = FakeChecker()
-    assert monitor.run_sweep(db.session, checker, rechecks_only=True, lock_name="recheck").checked == 1
+    assert sweeps.run_sweep(db.session, checker, rechecks_only=True, lock_name="recheck").checked == 1
     assert checker.checked == [services[0].url]
 
 
@@ -206,7 +206,7 @@ def test_two_workers_share_due_services_without_checking_any_twice(app, db):
                     yield result(u)
 
             start.wait()
-            monitor.run_sweep(wdb.session, checker, worker=True, settings=monitor.MonitorSettings(batch_size=7))
+            sweeps.run_sweep(wdb.session, checker, worker=True, settings=monitor.MonitorSettings(batch_size=7))
             wdb.session.remove()
             wdb.engine.dispose()
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.crawlers.checker import CheckResult
 from portal.models import AlertEvent, Check, Incident, MonitorFault, Service, SweepRun, User
-from portal.services import alerts, availability, monitor
+from portal.services import alerts, availability, monitor, sweeps
 from tests.monitoring_helpers import make_agency
 
 T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
@@ -73,7 +73,7 @@ def test_network_failures_on_most_hosts_are_a_monitor_fault(db, client):
                         User(email="officer@example.vn", role="officer", password_hash="x",
                              agency_id=services[0].agency_id)])
     db.session.commit()
-    report = monitor.run_sweep(db.session, Scripted(no_dns), settings=SETTINGS, clock=lambda: T0)
+    report = sweeps.run_sweep(db.session, Scripted(no_dns), settings=SETTINGS, clock=lambda: T0)
     assert report.checked == 24 and report.monitor_fault is not None
     fault = db.session.get(MonitorFault, report.monitor_fault)
     assert (fault.reason, fault.hosts, fault.failed_hosts, fault.ended_at) == ("network", 12, 12, None)
@@ -98,7 +98,7 @@ def test_network_failures_on_most_hosts_are_a_monitor_fault(db, client):
         assert "giám sát gián đoạn từ 10:00" in text
     # the network is back: the fault ends, services move again
     later = T0 + timedelta(minutes=3)
-    report = monitor.run_sweep(db.session, Scripted(ok), settings=SETTINGS, clock=lambda: later)
+    report = sweeps.run_sweep(db.session, Scripted(ok), settings=SETTINGS, clock=lambda: later)
     assert report.checked == 24 and report.monitor_fault is None
     db.session.expire_all()
     assert db.session.get(MonitorFault, fault.id).ended_at == later
@@ -110,7 +110,7 @@ def test_failing_canaries_make_a_fault_even_on_few_hosts(db):
     canary = "https://canary.example.net/"
     checker = Scripted(no_dns)
     settings = dataclasses.replace(SETTINGS, canaries=(canary,))
-    report = monitor.run_sweep(db.session, checker, settings=settings, clock=lambda: T0)
+    report = sweeps.run_sweep(db.session, checker, settings=settings, clock=lambda: T0)
     assert checker.asked[0] == canary and report.monitor_fault is not None
     assert db.session.get(MonitorFault, report.monitor_fault).reason == "canaries"
     assert count(db, Incident) == 0 and count(db, Check, Check.monitor_fault_id.is_(None)) == 0
@@ -118,7 +118,7 @@ def test_failing_canaries_make_a_fault_even_on_few_hosts(db):
 
 def test_few_hosts_failing_without_canaries_are_ordinary_failures(db):
     farm(db, 3)
-    report = monitor.run_sweep(db.session, Scripted(no_dns), settings=SETTINGS, clock=lambda: T0)
+    report = sweeps.run_sweep(db.session, Scripted(no_dns), settings=SETTINGS, clock=lambda: T0)
     assert report.monitor_fault is None and count(db, MonitorFault) == 0
     db.session.expire_all()
     assert {s.consecutive_failures for s in db.session.execute(select(Service)).scalars()} == {1}
@@ -130,7 +130,7 @@ def test_a_few_dead_hosts_among_many_are_not_a_fault(db):
     def answer(url):
         return no_dns(url) if url.startswith(("https://h0.", "https://h1.")) else ok(url)
 
-    report = monitor.run_sweep(db.session, Scripted(answer), settings=SETTINGS, clock=lambda: T0)
+    report = sweeps.run_sweep(db.session, Scripted(answer), settings=SETTINGS, clock=lambda: T0)
     assert report.monitor_fault is None
     assert count(db, Check, Check.monitor_fault_id.is_not(None)) == 0
     db.session.expire_all()
@@ -147,7 +147,7 @@ def test_a_cancelled_sweep_releases_its_claims_at_once(db):
             yield ok(url)
 
     with pytest.raises(KeyboardInterrupt):
-        monitor.run_sweep(db.session, interrupted, settings=SETTINGS, clock=lambda: T0)
+        sweeps.run_sweep(db.session, interrupted, settings=SETTINGS, clock=lambda: T0)
     db.session.expire_all()
     due = [s for s in db.session.execute(select(Service)).scalars() if s.next_check_at <= T0]
     assert len(due) == 4 and count(db, Check) == 2

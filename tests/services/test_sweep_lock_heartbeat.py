@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from portal.models import JobLock
-from portal.services import monitor
+from portal.services import monitor, sweeps
 from tests.monitoring_helpers import FakeChecker, make_agency, make_services, result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ KILLED_SWEEP = """
 import sys, time
 from tests.conftest import make_app
 from portal.extensions import db
-from portal.services import monitor
+from portal.services import monitor, sweeps
 
 app = make_app(sys.argv[1])
 with app.app_context():
@@ -33,7 +33,7 @@ with app.app_context():
         print("checking", flush=True)
         time.sleep(600)
         return []
-    monitor.run_sweep(db.session, stuck, settings=monitor.MonitorSettings(lock_seconds=int(sys.argv[2])))
+    sweeps.run_sweep(db.session, stuck, settings=monitor.MonitorSettings(lock_seconds=int(sys.argv[2])))
 """
 
 
@@ -50,7 +50,7 @@ def test_a_killed_sweep_releases_the_lock_within_its_seconds(app, db):
     try:
         assert child.stdout.readline().strip() == "checking"
         time.sleep(LOCK_SECONDS * 1.5)  # beats renewed it meanwhile
-        assert monitor.run_sweep(db.session, FakeChecker()).locked
+        assert sweeps.run_sweep(db.session, FakeChecker()).locked
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
     finally:
@@ -58,7 +58,7 @@ def test_a_killed_sweep_releases_the_lock_within_its_seconds(app, db):
             child.kill()
             child.wait()
     killed_at = time.monotonic()
-    while monitor.run_sweep(db.session, FakeChecker()).locked:
+    while sweeps.run_sweep(db.session, FakeChecker()).locked:
         assert time.monotonic() - killed_at < LOCK_SECONDS * 2 + 2, "the dead sweep's lock did not expire"
         time.sleep(0.2)
     assert lock_row(db) is None  # the new sweep ran and released it
@@ -68,7 +68,7 @@ def test_a_live_long_sweep_keeps_the_lock_past_its_seconds(app, db, caplog):
     agency = make_agency(db.session)
     services = make_services(db.session, agency, 2)
     release = threading.Event()
-    done: list[monitor.SweepReport] = []
+    done: list[sweeps.SweepReport] = []
 
     def slow_checker(urls):
         release.wait(timeout=30)
@@ -78,7 +78,7 @@ def test_a_live_long_sweep_keeps_the_lock_past_its_seconds(app, db, caplog):
         from sqlalchemy.orm import Session
 
         with app.app_context(), Session(db.engine) as session:
-            done.append(monitor.run_sweep(session, slow_checker,
+            done.append(sweeps.run_sweep(session, slow_checker,
                                           settings=monitor.MonitorSettings(lock_seconds=LOCK_SECONDS)))
 
     runner = threading.Thread(target=sweep)
@@ -86,7 +86,7 @@ def test_a_live_long_sweep_keeps_the_lock_past_its_seconds(app, db, caplog):
     try:
         time.sleep(LOCK_SECONDS * 2)
         with caplog.at_level(logging.INFO, logger="portal.services.monitor"):
-            assert monitor.run_sweep(db.session, FakeChecker()).locked
+            assert sweeps.run_sweep(db.session, FakeChecker()).locked
         held = lock_row(db)
         assert held is not None
         line = next(r.getMessage() for r in caplog.records if "skipped" in r.getMessage())
