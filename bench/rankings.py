@@ -41,7 +41,7 @@ from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Agency, ApplicationStat, DailyRollup, QuarterlyReport, Service  # noqa: E402
 from portal.models.agency_rollup import BACKFILL, create_rollup_triggers, drop_rollup_triggers  # noqa: E402
-from portal.services import rankings, seed  # noqa: E402
+from portal.services import ranking_choice, rankings, seed  # noqa: E402
 from portal.services.availability import local_day  # noqa: E402
 
 TARGET_MS = 100.0
@@ -116,14 +116,14 @@ def add_rollups(rollup_services: int, today: date) -> None:
     session.commit()
 
 
-def combinations(index: rankings.PeriodIndex) -> list[tuple[str, str, str, str]]:
+def combinations(index: ranking_choice.PeriodIndex) -> list[tuple[str, str, str, str]]:
     return [
         (metric, kind, source, period.key)
         for metric in rankings.METRICS
         for kind in rankings.AGENCY_KINDS
         for period in index.periods
-        for source in rankings.SOURCES
-        if rankings.alternatives(index, metric).count((source, period.key))
+        for source in ranking_choice.SOURCES
+        if ranking_choice.alternatives(index, metric).count((source, period.key))
     ]
 
 
@@ -137,7 +137,7 @@ def run(backend: str, services: int, rollup_services: int, runs: int) -> dict[st
             analyze(db)
             print(f"[{backend}] {services:,} services, {counts['agencies']} agencies, {counts['rollups']:,} roll-ups "
                   f"generated in {time.perf_counter() - started:.1f} s")
-            combos = combinations(rankings.period_index(db.session))
+            combos = combinations(ranking_choice.period_index(db.session))
             client = app.test_client()
             statements: list[int] = [0]
 
@@ -169,7 +169,7 @@ def run(backend: str, services: int, rollup_services: int, runs: int) -> dict[st
     print(f"[{backend}] {len(combos)} rankings (metric × kind × source × period) × {runs} runs, "
           f"SQL statements per request: {min(per_statements)}–{max(per_statements)}")
     print(f"[{backend}] all rankings                      : {summary(every)}")
-    for source in rankings.SOURCES:
+    for source in ranking_choice.SOURCES:
         values = [ms for combo, v in per_combo.items() if combo[2] == source for ms in v]
         print(f"[{backend}]   source={source:<9}                : {summary(values)}")
     for metric in rankings.METRICS:

@@ -11,7 +11,7 @@ from portal.extensions import csrf, db
 from portal.models import AGENCY_KINDS, Service
 from portal.services import agencies as agency_service
 from portal.services import compliance as compliance_service
-from portal.services import feedback, procedures, rankings
+from portal.services import feedback, procedures, ranking_choice, rankings
 from portal.services.api import shapes
 from portal.services.api.openapi import openapi_document
 from portal.services.importing import SCOPES
@@ -159,7 +159,7 @@ def compliance_agency(code: str):
 @bp.get("/rankings")
 @public_page
 def ranking_index():
-    return jsonify(shapes.index_json(rankings.period_index(db.session)))
+    return jsonify(shapes.index_json(ranking_choice.period_index(db.session)))
 
 
 @bp.get("/rankings/<metric>")
@@ -167,8 +167,8 @@ def ranking_index():
 def ranking(metric: str):
     if metric not in METRICS:
         return error_response(404, f"unknown metric {metric[:40]!r}; see /api/v1/rankings", "metric")
-    index = rankings.period_index(db.session)
-    selection = rankings.choose(
+    index = ranking_choice.period_index(db.session)
+    selection = ranking_choice.choose(
         db.session, metric=metric, kind=request.args.get("kind"), source=request.args.get("source"),
         period=request.args.get("period"), index=index,
     )

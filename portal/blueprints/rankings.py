@@ -16,7 +16,7 @@ from portal.caching import public_page
 from portal.extensions import db
 from portal.models import Agency
 from portal.services import agencies as agency_service
-from portal.services import catalogue, charts, exports, periods, rankings
+from portal.services import catalogue, charts, exports, periods, ranking_choice, rankings
 from portal.services.api import shapes
 from portal.services.ranking_rules import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO, RankRow
 
@@ -36,7 +36,7 @@ def metric_label(metric: str) -> str:
 
 
 def period_label(key: str) -> str:
-    if key == rankings.CURRENT:
+    if key == ranking_choice.CURRENT:
         return _("Hiện nay")
     return periods.label(key, english=_english())
 
@@ -83,7 +83,7 @@ def display(metric: str, value: Any) -> str:
     return formatting.number(value)
 
 
-def error_text(exc: rankings.RankingError) -> str:
+def error_text(exc: ranking_choice.RankingError) -> str:
     period = period_label(exc.period) if exc.period else ""
     messages = {
         "unknown_metric": _("Không có chỉ tiêu xếp hạng này."),
@@ -103,9 +103,9 @@ def error_text(exc: rankings.RankingError) -> str:
     return messages.get(exc.reason, exc.message)
 
 
-def _sample_shares(selection: rankings.Selection) -> dict[str, tuple[int, int]]:
+def _sample_shares(selection: ranking_choice.Selection) -> dict[str, tuple[int, int]]:
     """How many of each agency's registered services are sample data, for the verified figures of today."""
-    if selection.source != "verified" or selection.period.key != rankings.CURRENT:
+    if selection.source != "verified" or selection.period.key != ranking_choice.CURRENT:
         return {}
     level = {"services_l3": 3, "services_l4": 4}.get(selection.metric)
     return catalogue.sample_share_by_agency(db.session, list(db.session.execute(select(Agency)).scalars()), level)
@@ -115,17 +115,17 @@ def _min_checks() -> int:
     return current_app.config["PORTAL_EVIDENCE_MIN_CHECKS"]
 
 
-def _choose(index: rankings.PeriodIndex) -> rankings.Selection:
+def _choose(index: ranking_choice.PeriodIndex) -> ranking_choice.Selection:
     args = {k: (request.args.get(k) or "").strip()[:40] or None for k in PARAMS}
-    return rankings.choose(db.session, index=index, **args)
+    return ranking_choice.choose(db.session, index=index, **args)
 
 
-def _form_context(index: rankings.PeriodIndex) -> dict[str, Any]:
+def _form_context(index: ranking_choice.PeriodIndex) -> dict[str, Any]:
     return {
         "form": {k: (request.args.get(k) or "").strip()[:40] for k in PARAMS},
         "kinds": formatting.kinds(),
         "metrics": [(key, metric_label(key)) for key in METRICS],
-        "sources": [(s, source_label(s)) for s in rankings.SOURCES],
+        "sources": [(s, source_label(s)) for s in ranking_choice.SOURCES],
         "periods": [(p.key, period_label(p.key)) for p in reversed(index.periods)],
         "metric_label": metric_label,
         "period_label": period_label,
@@ -147,20 +147,22 @@ def _chart(result: rankings.Ranking) -> Markup:
 @bp.get("/rankings")
 @public_page
 def index():
-    periods = rankings.period_index(db.session)
+    periods = ranking_choice.period_index(db.session)
     context = _form_context(periods)
     try:
         selection = _choose(periods)
-    except rankings.RankingError as exc:
-        metric = context["form"]["metric"] if context["form"]["metric"] in METRICS else rankings.DEFAULT_METRIC
-        kind = context["form"]["kind"] if context["form"]["kind"] in dict(formatting.kinds()) else rankings.DEFAULT_KIND
+    except ranking_choice.RankingError as exc:
+        form = context["form"]
+        metric = form["metric"] if form["metric"] in METRICS else ranking_choice.DEFAULT_METRIC
+        kind = form["kind"] if form["kind"] in dict(formatting.kinds()) else ranking_choice.DEFAULT_KIND
         return render_template(
-            "rankings/index.html", error=error_text(exc), alternatives=rankings.alternatives(periods, metric, kind),
+            "rankings/index.html", error=error_text(exc),
+            alternatives=ranking_choice.alternatives(periods, metric, kind),
             alternative_params={**context["form"], "metric": metric}, **context,
         ), 400
     result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
     samples = _sample_shares(selection)
-    offered = set(rankings.alternatives(periods, selection.metric, selection.kind))
+    offered = set(ranking_choice.alternatives(periods, selection.metric, selection.kind))
     context["sources"] = [(s, label) for s, label in context["sources"] if any(s == o[0] for o in offered)]
     context["periods"] = [(key, label) for key, label in context["periods"] if any(key == o[1] for o in offered)]
     return render_template(
@@ -207,10 +209,10 @@ def export_table(result: rankings.Ranking) -> tuple[list[str], list[list[Any]]]:
 def export(fmt: str):
     if fmt not in EXPORT_FORMATS:
         abort(404)
-    periods = rankings.period_index(db.session)
+    periods = ranking_choice.period_index(db.session)
     try:
         selection = _choose(periods)
-    except rankings.RankingError as exc:
+    except ranking_choice.RankingError as exc:
         abort(400, description=error_text(exc))
     result = rankings.ranking(db.session, selection, index=periods, min_checks=_min_checks())
     params = selection.params()

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, func
 
 from portal.models import AgencyDailyRollup, Check, DailyRollup, Service
-from portal.services import rankings
+from portal.services import ranking_choice, rankings
 from portal.services.agencies import get_by_code
 from portal.services.ranking_rules import NO_ACTIVE_SERVICE, NO_DATA
 from portal.services.seed import load_agencies
@@ -25,7 +25,7 @@ from tests.rankings.helpers import (
 
 
 def ranked(session, metric, kind="province", source=None, period=None, **kw):
-    selection = rankings.choose(session, metric=metric, kind=kind, source=source, period=period)
+    selection = ranking_choice.choose(session, metric=metric, kind=kind, source=source, period=period)
     return rankings.ranking(session, selection, **kw)
 
 
@@ -288,9 +288,9 @@ def test_current_reported_sum_with_a_part_that_did_not_report_is_unknown(merged)
     result = ranked(merged, "services_total", source="reported", period="current")
     assert result.selection.basis.key == "2025-Q4"
     assert result.by_code()["c"].value == 44  # the latest quarter is after the merger: C reports for all
-    before = rankings.inputs(merged, rankings.Selection(
-        "services_total", "province", "reported", rankings.period_index(merged).get("current"),
-        rankings.period_index(merged).get("2024-Q4")))
+    before = rankings.inputs(merged, ranking_choice.Selection(
+        "services_total", "province", "reported", ranking_choice.period_index(merged).get("current"),
+        ranking_choice.period_index(merged).get("2024-Q4")))
     row = next(r for r in before.rows if r["code"] == "c")
     assert row["services_l3"] is None and row["missing_parts"]["services_l3"] == ["b"]
 
@@ -318,8 +318,8 @@ def test_ties_share_a_rank_and_the_next_rank_skips(db):
     ({"metric": "online_rate", "period": "2016"}, "period", "no_rate_in_report"),
 ])
 def test_unsupported_requests_say_why(official, params, param, reason):
-    with pytest.raises(rankings.RankingError) as info:
-        rankings.choose(official, **{"metric": "services_total", **params})
+    with pytest.raises(ranking_choice.RankingError) as info:
+        ranking_choice.choose(official, **{"metric": "services_total", **params})
     assert (info.value.param, info.value.reason) == (param, reason)
     assert info.value.message
 
@@ -357,19 +357,19 @@ def test_the_rankings_are_aggregated_in_the_database(db):
 
 
 def test_periods_are_report_years_quarters_with_figures_and_current(official):
-    index = rankings.period_index(official)
+    index = ranking_choice.period_index(official)
     assert index.keys() == ["2016", "current"]
     assert index.reported == {"2016": {"ministry", "government_agency", "province"}}
     hanoi = get_by_code(official, "ha-noi")
     crawled(official, hanoi, online=1, period="2024-Q2")
     quarterly(official, hanoi, "2023-Q4", l3=1, l4=0)
     official.commit()
-    index = rankings.period_index(official)
+    index = ranking_choice.period_index(official)
     assert index.keys() == ["2016", "2023-Q4", "2024-Q2", "current"]
     assert [index.sources(p) for p in index.periods] == [
         ["reported"], ["reported", "verified"], ["verified"], ["reported", "verified"]]
-    with pytest.raises(rankings.RankingError) as info:
-        rankings.choose(official, metric="services_total", source="reported", period="2024-Q2")
+    with pytest.raises(ranking_choice.RankingError) as info:
+        ranking_choice.choose(official, metric="services_total", source="reported", period="2024-Q2")
     assert info.value.reason == "no_reports"
 
 

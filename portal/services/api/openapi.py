@@ -6,8 +6,9 @@ from typing import Any
 
 from portal.models import AGENCY_KINDS, HEALTH_STATES
 from portal.services.importing import SCOPES
+from portal.services.ranking_choice import SOURCES
 from portal.services.ranking_rules import METRICS, NO_ACTIVE_SERVICE, NO_DATA, NO_ONLINE_APPLICATIONS, ZERO
-from portal.services.rankings import NO_ONLINE_SERVICE, NOT_ENOUGH_DATA, SOURCES
+from portal.services.rankings import NO_ONLINE_SERVICE, NOT_ENOUGH_DATA
 from portal.vocabulary import OUTCOMES
 
 _ERROR = {

@@ -13,19 +13,19 @@ from portal.services import figures_compare
 from portal.services.availability import uptime_summary
 from portal.services.catalogue import service_history
 from portal.services.procedures import CatalogueInfo
-from portal.services.ranking_rules import METRICS, RankRow
-from portal.services.rankings import (
+from portal.services.ranking_choice import (
     CURRENT,
     DEFAULT_KIND,
     DEFAULT_METRIC,
     SOURCES,
     SUPPORTED,
     PeriodIndex,
-    Ranking,
     Selection,
     latest_reported,
     unsupported,
 )
+from portal.services.ranking_rules import METRICS, RankRow
+from portal.services.rankings import Ranking
 
 
 def _iso(value: datetime | None) -> str | None:
