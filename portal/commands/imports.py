@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.services import bulk_import, importing
+from portal.services import bulk_import, importing, report_imports
 
 import_cli = AppGroup("import", help="Import services, report figures or catalogues from CSV/XLSX files.")
 
@@ -64,7 +64,7 @@ def import_services_command(file: Path, agency_code: str | None, period: str | N
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
 def import_report_command(file: Path, period: str, dry_run: bool) -> None:
     """Import official per-agency figures (columns as in report_2016.csv): every row or none."""
-    outcome = bulk_import.import_report(db.session, _read(file), file.name, period=period, actor="cli",
+    outcome = report_imports.import_report(db.session, _read(file), file.name, period=period, actor="cli",
                                         dry_run=dry_run)
     _report(outcome)
 
@@ -75,6 +75,6 @@ def import_report_command(file: Path, period: str, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
 def import_quarterly_command(file: Path, period: str | None, dry_run: bool) -> None:
     """Import agencies' quarterly reports from the table /admin/reports/<period>.xlsx exports: every row or none."""
-    outcome = bulk_import.import_quarterly(db.session, _read(file), file.name, period=period, actor="cli",
+    outcome = report_imports.import_quarterly(db.session, _read(file), file.name, period=period, actor="cli",
                                            dry_run=dry_run)
     _report(outcome)
