@@ -13,7 +13,8 @@ from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
 from portal.services import availability, catalogue, figures_compare, registry, sweeps
 from portal.services.querying import nearest_names
-from portal.services.search import QueryError, ServiceQuery, fields, parse_query, search_groups
+from portal.services.search import QueryError, ServiceQuery, fields, parse_query
+from portal.services.search_groups import search_groups
 
 bp = Blueprint("public", __name__)
 _ESCAPED: dict[tuple[int, str], tuple[list, list[tuple[str, str, str]]]] = {}
