@@ -107,13 +107,6 @@ def services_xlsx(session: Session, folder: Path, *, include_retired: bool = Fal
     return target
 
 
-def service_count(session: Session, *, include_retired: bool = False) -> int:
-    stmt = select(func.count(Service.id))
-    if not include_retired:
-        stmt = stmt.where(Service.status == "active")
-    return session.execute(stmt).scalar_one()
-
-
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()

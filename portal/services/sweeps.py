@@ -117,7 +117,7 @@ def run_sweep(
             agency_ids = agency_scope(session, agency)
             intervals = dict(session.execute(select(Agency.id, Agency.check_interval_minutes)).all())
             lease = timedelta(minutes=settings.lease_minutes)
-            sweep = _Sweep(session, checker, settings, report, progress, clock, intervals, renew=None,
+            sweep = _Sweep(session, checker, settings, report, progress, clock, intervals,
                            kind="recheck" if rechecks_only else "worker" if worker else "sweep", cancel=cancel)
 
             def claims(claim_session: Session) -> list[tuple[int, str]]:
@@ -144,9 +144,9 @@ class _Sweep:
 
     def __init__(self, session: Session, checker: Checker, settings: MonitorSettings, report: SweepReport,
                  progress: Callable[[int], None] | None, clock: Callable[[], datetime], intervals: dict[int, int],
-                 renew: Callable[[], Any] | None, kind: str, cancel: threading.Event | None = None) -> None:
+                 kind: str, cancel: threading.Event | None = None) -> None:
         self.session, self.checker, self.settings, self.report = session, checker, settings, report
-        self.progress, self.clock, self.intervals, self.renew = progress, clock, intervals, renew
+        self.progress, self.clock, self.intervals = progress, clock, intervals
         self.cancel = cancel
         self.bind = session.get_bind()
         self.ids_by_url: dict[str, list[int]] = {}
@@ -285,8 +285,6 @@ class _Sweep:
             self.report.inferred += sum(len(i) for i, r, _f in chunk if getattr(r, "inferred", False))
         if self.progress:
             self.progress(len(ids))
-        if self.renew is not None:
-            self.renew()
 
     def _record_chunk(self, chunk: list[tuple[list[int], CheckResultLike, bool]], ids: list[int],
                       now: datetime) -> int:
