@@ -26,7 +26,7 @@ from portal.blueprints.confirm import ask_first
 from portal.blueprints.figures import _attach
 from portal.blueprints.figures_forms import ActionForm
 from portal.extensions import db
-from portal.models import AGENCY_KINDS, Agency, AuditLog, Incident, Service, User
+from portal.models import AGENCY_KINDS, Agency, AuditLog, Service, User
 from portal.security import (
     admin_required,
     can_manage_agency,
@@ -213,15 +213,11 @@ def _service_form(service: Service | None):
             _changed()
             flash(_("Đã lưu dịch vụ #%(id)s “%(name)s”.", id=saved.id, name=saved.name), "success")
             return redirect(url_for("admin.services"))
-    history, imported, incident = [], None, None
-    if service is not None:
-        history = db.session.execute(audit.entries(entity=("service", str(service.id))).limit(20)).scalars().all()
-        imported = registry.imported_counts(db.session, [service.id]).get(service.id)
-        incident = db.session.execute(select(Incident).where(Incident.service_id == service.id)
-                                      .order_by(Incident.started_at.desc()).limit(1)).scalar_one_or_none()
+    record = (registry.staff_record(db.session, service) if service is not None
+              else {"history": [], "imported": None, "incident": None})
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/service_form.html", form=form, service=service, loose=loose, history=history,
-                           action=ActionForm(), changes=audit_changes, incident=incident, imported=imported), status
+    return render_template("admin/service_form.html", form=form, service=service, loose=loose,
+                           action=ActionForm(), changes=audit_changes, **record), status
 
 
 @bp.post("/services/<int:service_id>/retire")

@@ -24,6 +24,7 @@ from portal.models import (
     SERVICE_STATUSES,
     Agency,
     ApplicationStat,
+    Incident,
     Procedure,
     Service,
     User,
@@ -227,6 +228,16 @@ def set_retired(session: Session, service: Service, retired: bool, *, user: User
                  after=service_snapshot(service), ip=ip)
     session.commit()
     return True
+
+
+def staff_record(session: Session, service: Service) -> dict[str, Any]:
+    """What staff see beside a service's form: its audited history, newest imported counts and latest incident."""
+    return {
+        "history": session.execute(audit.entries(entity=("service", str(service.id))).limit(20)).scalars().all(),
+        "imported": imported_counts(session, [service.id]).get(service.id),
+        "incident": session.execute(select(Incident).where(Incident.service_id == service.id)
+                                    .order_by(Incident.started_at.desc()).limit(1)).scalar_one_or_none(),
+    }
 
 
 def imported_counts(session: Session, service_ids: list[int]) -> dict[int, ApplicationStat]:
