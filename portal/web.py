@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Flask, abort, current_app, g, jsonify, render_template, request, session, url_for
-from flask_babel import get_locale, refresh
+from flask import Flask, abort, current_app, g, has_request_context, jsonify, render_template, request, session, url_for
+from flask_babel import get_locale, get_translations, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -54,6 +54,26 @@ def register_i18n(app: Flask) -> None:
     def fresh_locale() -> None:
         """Choose the language per request even when an app context outlives one (tests, CLI)."""
         refresh()
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+    )
+
+
+def _request_translations() -> Any:
+    """The request's catalogue, looked up once per request: a page calls gettext a hundred times, and
+    Flask-Babel finds the locale and the domain again on every call."""
+    if not has_request_context():
+        return get_translations()
+    environ = request.environ
+    found = environ.get("portal.translations")
+    if found is None:
+        found = environ["portal.translations"] = get_translations()
+    return found
 
 
 class IdConverter(IntegerConverter):

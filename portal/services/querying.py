@@ -8,7 +8,9 @@ database's own text query, so the index stays as it is.
 
 from __future__ import annotations
 
+import bisect
 import csv
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
-from sqlalchemy import column, select, table
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
 from portal.models.search import NAMES
@@ -193,17 +195,29 @@ class Vocabulary:
     texts: list[str] = field(default_factory=list)  # per name: its folded words, " "-joined and padded
     lowers: list[str] = field(default_factory=list)  # per name: lower case with diacritics
     by_length: list[int] = field(default_factory=list)  # name indexes, shorter (then commoner) first
+    lower_texts: list[str] = field(default_factory=list)  # per name: its words with diacritics, joined and padded
+    rank: list[int] = field(default_factory=list)  # per name: its place in the results' order (length, then name)
+    latest: int | None = None  # _names_mark() when the vocabulary was read
+    _prefixed: dict[str, frozenset[int]] = field(default_factory=dict)
+    segments: dict[tuple, frozenset[int]] = field(default_factory=dict)  # _segment_postings' answers
 
     def df(self, word: str, prefix: bool = False) -> int:
         if not prefix:
             return len(self.postings.get(word, ()))
         return len(self.prefix_postings(word))
 
-    def prefix_postings(self, word: str) -> set[int]:
-        hit: set[int] = set()
-        for candidate in self.words:
-            if candidate.startswith(word):
-                hit |= self.postings[candidate]
+    def prefix_postings(self, word: str) -> frozenset[int]:
+        """Names holding a word that starts with `word` (the sorted word list is searched, the answer kept)."""
+        hit = self._prefixed.get(word)
+        if hit is None:
+            found: set[int] = set()
+            for i in range(bisect.bisect_left(self.words, word), len(self.words)):
+                if not self.words[i].startswith(word):
+                    break
+                found |= self.postings[self.words[i]]
+            if len(self._prefixed) > 4096:
+                self._prefixed.clear()
+            hit = self._prefixed[word] = frozenset(found)
         return hit
 
 
@@ -213,6 +227,7 @@ _VOCABULARY = memo(60)
 def vocabulary(session: Session) -> Vocabulary:
     """The spelling index over `service_names` (a few thousand distinct names), memoised for a minute."""
     def compute() -> Vocabulary:
+        latest = _names_mark(session)
         rows = session.execute(
             select(_NAMES.c.name, _NAMES.c.name_folded, _NAMES.c.active).where(_NAMES.c.active > 0)
         ).all()
@@ -231,13 +246,36 @@ def vocabulary(session: Session) -> Vocabulary:
                 postings[key].add(i)
         texts = [" " + " ".join(query_tokens(folded)) + " " for _, folded, _ in names]
         by_length = sorted(range(len(names)), key=lambda n: (len(names[n][0]), -names[n][2]))
-        return Vocabulary(names, dict(postings), forms, sorted(postings), texts, [lower_nfc(n[0]) for n in names],
-                          by_length)
+        lowers = [lower_nfc(n[0]) for n in names]
+        rank = [0] * len(names)
+        for place, n in enumerate(sorted(range(len(names)), key=lambda n: (len(names[n][0]), names[n][0]))):
+            rank[n] = place
+        return Vocabulary(names, dict(postings), forms, sorted(postings), texts, lowers, by_length,
+                          [" " + " ".join(query_tokens(lower)) + " " for lower in lowers], rank, latest)
 
     return _VOCABULARY.get(str(session.get_bind().url), compute)
 
 
-_NAMES = table(NAMES, column("name"), column("name_folded"), column("active"))
+def refresh_vocabulary(session: Session, *, stale: bool = False) -> None:
+    """Drop the memoised vocabulary when it is `stale` (a name it listed has no active service any more) or
+    when `service_names` has a row it has not seen (a new name: a new service, or one renamed)."""
+    key = str(session.get_bind().url)
+    held = _VOCABULARY.peek(key)
+    if held is None:
+        return
+    if stale or _names_mark(session) != held.latest:
+        _VOCABULARY.forget(key)
+
+
+def _names_mark(session: Session) -> int | None:
+    """What changes when `service_names` gains a row: its newest id on SQLite (an index read), the number of
+    rows on PostgreSQL (where the name is the key)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return session.execute(select(func.max(_NAMES.c.id))).scalar()
+    return session.execute(select(func.count()).select_from(_NAMES)).scalar()
+
+
+_NAMES = table(NAMES, column("id"), column("name"), column("name_folded"), column("active"))
 
 
 # ---------------------------------------------------------------- understanding
@@ -328,17 +366,29 @@ def _correct(vocab: Vocabulary, segments: list[Segment], position: int, prefix: 
     return min(found, key=rank)[0]
 
 
-def _segment_postings(vocab: Vocabulary, seg: Segment, prefix: bool) -> set[int]:
-    """Names holding every word of one of the segment's alternatives (a cheap over-approximation of a phrase)."""
+_NO_NAMES: frozenset[int] = frozenset()
+
+
+def _segment_postings(vocab: Vocabulary, seg: Segment, prefix: bool) -> frozenset[int]:
+    """Names holding every word of one of the segment's alternatives (a cheap over-approximation of a phrase);
+    kept with the vocabulary, since the same words come back in query after query."""
+    key = (seg.alternatives, seg.synonym, prefix)
+    found = vocab.segments.get(key)
+    if found is not None:
+        return found
     hit: set[int] = set()
     for alt in seg.alternatives:
-        names: set[int] | None = None
+        lists = []
         for pos, word in enumerate(alt):
             last = prefix and pos == len(alt) - 1 and not seg.synonym and len(word) >= MIN_PREFIX
-            words = vocab.prefix_postings(word) if last else vocab.postings.get(word, set())
-            names = set(words) if names is None else names & words
-        hit |= names or set()
-    return hit
+            lists.append(vocab.prefix_postings(word) if last else vocab.postings.get(word, _NO_NAMES))
+        lists.sort(key=len)
+        names = lists[0].intersection(*lists[1:]) if len(lists) > 1 else lists[0]
+        hit.update(names)
+    if len(vocab.segments) > 4096:
+        vocab.segments.clear()
+    found = vocab.segments[key] = frozenset(hit)
+    return found
 
 
 def _known(vocab: Vocabulary, word: str, prefix: bool) -> bool:
@@ -498,6 +548,73 @@ def _phrase_in(words: str, phrase: Phrase, prefix: bool) -> bool:
     return needle in words
 
 
+@dataclass
+class _Ranker:
+    """Which names match every segment, and their tier: 0 the query as typed with its diacritics, 1 the whole
+    phrase in one of its wordings, 2 every word somewhere (the order of the search results)."""
+
+    vocab: Vocabulary
+    terms: Terms
+    exact: Phrase
+    exact_prefix: bool
+    phrases: list[tuple[Phrase, bool]]
+    single_words: bool
+
+    @classmethod
+    def of(cls, vocab: Vocabulary, q: str, terms: Terms) -> _Ranker:
+        exact = tuple(query_tokens(lower_nfc(q)))
+        return cls(vocab, terms, exact, bool(exact) and terms.prefix and len(exact[-1]) >= MIN_PREFIX,
+                   terms.phrases(), all(len(alt) == 1 for seg in terms.segments for alt in seg.alternatives))
+
+    def candidates(self) -> set[int]:
+        """Names holding every segment's words (exactly the matches when every alternative is one word)."""
+        found: set[int] | None = None
+        last = len(self.terms.segments) - 1
+        for i, seg in enumerate(self.terms.segments):
+            hit = _segment_postings(self.vocab, seg, self.terms.prefix and i == last)
+            found = hit if found is None else found & hit
+            if not found:
+                return set()
+        return found or set()
+
+    def matches(self, n: int) -> bool:
+        if self.single_words:
+            return True
+        text = self.vocab.texts[n]
+        return all(any(_phrase_in(text, alt, self.terms.prefix_word(i, alt, len(alt) - 1))
+                       for alt in seg.alternatives) for i, seg in enumerate(self.terms.segments))
+
+    def tier(self, n: int) -> int:
+        if self.exact and _phrase_in(self.vocab.lower_texts[n], self.exact, self.exact_prefix):
+            return 0
+        text = self.vocab.texts[n]
+        return 1 if any(_phrase_in(text, p, pre) for p, pre in self.phrases) else 2
+
+
+@dataclass
+class NameListing:
+    """A page of the matching names in the results' order, how many names match and their active services."""
+
+    names: list[str]
+    names_total: int
+    services_total: int
+
+
+def list_names(session: Session, q: str, terms: Terms, *, skip: int, limit: int) -> NameListing:
+    """The results page's names for a search without filters, read from the in-memory vocabulary of
+    `service_names` (at most a minute old in other processes): tier, then shorter names, then by name."""
+    vocab = vocabulary(session)
+    ranker = _Ranker.of(vocab, q, terms)
+    matched = [n for n in ranker.candidates() if ranker.matches(n)]
+    services_total = sum(vocab.names[n][2] for n in matched)
+    rank = vocab.rank
+    if skip + limit >= len(matched):
+        page = sorted(matched, key=lambda n: (ranker.tier(n), rank[n]))[skip:skip + limit]
+    else:
+        page = heapq.nsmallest(skip + limit, matched, key=lambda n: (ranker.tier(n), rank[n]))[skip:]
+    return NameListing([vocab.names[n][0] for n in page], len(matched), services_total)
+
+
 def suggest_names(session: Session, q: str, *, limit: int = 8) -> tuple[list[tuple[str, int]], Understanding]:
     """(name, active services) for the search box, ranked like search (the query with its diacritics, the
     whole phrase, every word; shorter names first), else the best partial matches. Read from the in-memory
@@ -507,31 +624,16 @@ def suggest_names(session: Session, q: str, *, limit: int = 8) -> tuple[list[tup
     if terms is None:
         return [], understanding
     vocab = vocabulary(session)
-    last = len(terms.segments) - 1
-    candidates: set[int] | None = None
-    for i, seg in enumerate(terms.segments):
-        hit = _segment_postings(vocab, seg, terms.prefix and i == last)
-        candidates = hit if candidates is None else candidates & hit
-    exact = lower_nfc(q)
-    phrases = terms.phrases()
-
-    def matches(n: int) -> bool:
-        text = vocab.texts[n]
-        return all(any(_phrase_in(text, alt, terms.prefix_word(i, alt, len(alt) - 1)) for alt in seg.alternatives)
-                   for i, seg in enumerate(terms.segments))
-
+    ranker = _Ranker.of(vocab, q, terms)
+    candidates = ranker.candidates()
     # Names in order of length, each put in its tier; the scan stops once the best tier possible is full
     # (the diacritics tier only when diacritics were typed).
-    best = 0 if exact != fold(exact) else 1
+    best = 0 if lower_nfc(q) != fold(lower_nfc(q)) else 1
     tiers: list[list[int]] = [[], [], []]
     for n in vocab.by_length if candidates else ():
-        if n not in candidates or not matches(n):
+        if n not in candidates or not ranker.matches(n):
             continue
-        text = vocab.texts[n]
-        if best == 0 and exact in vocab.lowers[n]:
-            tier = 0
-        else:
-            tier = 1 if any(_phrase_in(text, p, pre) for p, pre in phrases) else 2
+        tier = ranker.tier(n)
         if len(tiers[tier]) < limit:
             tiers[tier].append(n)
         if len(tiers[best]) >= limit:
