@@ -7,15 +7,18 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Flask, abort, current_app, g, has_request_context, jsonify, render_template, request, session, url_for
-from flask_babel import get_locale, get_translations, refresh
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from config import Config, config_from_env, development_secret, normalise_database_url
 from portal.extensions import babel, db, login_manager
+from portal.i18n import lazy_gettext as _l
+from portal.i18n import request_translations
 
 
 def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
@@ -56,24 +59,13 @@ def register_i18n(app: Flask) -> None:
         refresh()
 
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _request_translations().ugettext(s),
-        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
     )
 
-
-def _request_translations() -> Any:
-    """The request's catalogue, looked up once per request: a page calls gettext a hundred times, and
-    Flask-Babel finds the locale and the domain again on every call."""
-    if not has_request_context():
-        return get_translations()
-    environ = request.environ
-    found = environ.get("portal.translations")
-    if found is None:
-        found = environ["portal.translations"] = get_translations()
-    return found
 
 
 class IdConverter(IntegerConverter):
@@ -220,6 +212,23 @@ def register_template_helpers(app: Flask) -> None:
         return f"{local_path()}?{urlencode([*args, ('lang', lang)])}"
 
     app.jinja_env.globals["language_url"] = language_url
+    fragments: dict[tuple, Markup] = {}
+
+    def fragment(name: str, **values: Any) -> Markup:
+        """A partial whose HTML depends only on the language, the sign-in state and `values` (the search box,
+        the footer), rendered once per process and kept: every page shows it."""
+        signed_in = bool(current_user.is_authenticated)
+        root = request.script_root if has_request_context() else ""
+        key = (name, str(get_locale()), root, signed_in, tuple(sorted(values.items())))
+        html = fragments.get(key)
+        if html is None:
+            html = Markup(app.jinja_env.get_template(name).render(current_user=current_user, **values))  # noqa: S704
+            if len(fragments) > 256:
+                fragments.clear()
+            fragments[key] = html
+        return html
+
+    app.jinja_env.globals["fragment"] = fragment
     app.jinja_env.globals["page_locale"] = lambda: str(get_locale() or "vi")  # for macros imported without context
 
     @app.context_processor
