@@ -182,6 +182,9 @@ def local_path() -> str:
     return "/" + quote(request.path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
 
 
+QUERY_MARK = "\x00q\x00"  # where a kept fragment takes the words typed (NUL never reaches a page: it is refused)
+
+
 def register_template_helpers(app: Flask) -> None:
     from portal import changes, formatting
 
@@ -219,6 +222,7 @@ def register_template_helpers(app: Flask) -> None:
         the footer), rendered once per process and kept: every page shows it."""
         signed_in = bool(current_user.is_authenticated)
         root = request.script_root if has_request_context() else ""
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         key = (name, str(get_locale()), root, signed_in, tuple(sorted(values.items())))
         html = fragments.get(key)
         if html is None:
@@ -229,12 +233,19 @@ def register_template_helpers(app: Flask) -> None:
         return html
 
     app.jinja_env.globals["fragment"] = fragment
+    app.jinja_env.globals["QUERY_MARK"] = QUERY_MARK
     app.jinja_env.globals["page_locale"] = lambda: str(get_locale() or "vi")  # for macros imported without context
+
+    nav_by_locale: dict[str, list[tuple[str, str]]] = {}
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
-        items = [(endpoint, str(label)) for endpoint, label in nav if endpoint in app.view_functions]
-        return {"current_locale": str(get_locale() or "vi"), "nav_items": items, "sample_data": _sample_data}
+        locale = str(get_locale() or "vi")
+        items = nav_by_locale.get(locale)
+        if items is None:
+            items = nav_by_locale[locale] = [(endpoint, str(label)) for endpoint, label in nav
+                                             if endpoint in app.view_functions]
+        return {"current_locale": locale, "nav_items": items, "sample_data": _sample_data}
 
 
 def _sample_data() -> dict[str, int]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -16,7 +14,7 @@ from portal.services import agencies as agency_service
 from portal.services import availability, catalogue, figures_compare, registry, sweeps
 from portal.services.querying import nearest_names
 from portal.services.search import QueryError, ServiceQuery, fields, parse_query
-from portal.services.search_groups import GroupAgency, ResultGroup, search_groups
+from portal.services.search_groups import ResultGroup, search_groups
 
 bp = Blueprint("public", __name__)
 _ESCAPED: dict[tuple[int, str], tuple[list, list[tuple[str, str, str]]]] = {}
@@ -45,9 +43,7 @@ def option_tags(options: list, selected: object = None, former_suffix: str = "",
     return Markup(html)  # noqa: S704 - values and labels escaped above
 
 
-@lru_cache(maxsize=4096)
-def _agency_label(agency: GroupAgency, merged: str) -> str:
-    return str(escape(f"{agency.name} ({merged})" if agency.former else agency.name))
+_LABELS: dict[tuple[str, bool, str], str] = {}
 
 
 @bp.app_template_global()
@@ -56,9 +52,17 @@ def picker_tags(group: ResultGroup, merged: str, level_3: str, level_4: str) -> 
     has a hundred-odd, so the escaped agency labels are kept."""
     levels = {3: f" · {escape(level_3)}</option>", 4: f" · {escape(level_4)}</option>"}
     merged = str(merged)
-    return Markup("".join(  # noqa: S704 - the labels are escaped, the values are integers
-        f'<option value="{s.id}">{_agency_label(s.agency, merged)}{levels.get(s.level) or levels[3]}'
-        for s in group.picker()))
+    tags = []
+    for s in group.picker():
+        agency = s.agency
+        key = (agency.name, agency.former, merged)
+        label = _LABELS.get(key)
+        if label is None:
+            if len(_LABELS) > 4096:
+                _LABELS.clear()
+            label = _LABELS[key] = str(escape(f"{agency.name} ({merged})" if agency.former else agency.name))
+        tags.append(f'<option value="{s.id}">{label}{levels.get(s.level) or levels[3]}')
+    return Markup("".join(tags))  # noqa: S704 - the labels are escaped, the values are integers
 
 
 @bp.get("/")

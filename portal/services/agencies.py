@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AGENCY_KINDS, Agency, ReportFigure
-from portal.services.memo import memo
+from portal.services.memo import database_key, memo
 from portal.text import place_sort_key
 
 
@@ -38,7 +38,7 @@ def agency_options(session: Session) -> list[tuple[str, str, bool]]:
     def compute() -> list[tuple[str, str, bool]]:
         return [(a.code, a.name, a.is_current()) for a in directory(session, include_former=True)]
 
-    return _OPTIONS.get(str(session.get_bind().url), compute)
+    return _OPTIONS.get(database_key(session), compute)
 
 
 def subunit_ids(session: Session, agency: Agency) -> list[int]:

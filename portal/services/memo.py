@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -42,6 +43,16 @@ def memo(seconds: float) -> TTLMemo:
     created: TTLMemo = TTLMemo(seconds)
     _ALL.append(created)
     return created
+
+
+@lru_cache(maxsize=16)
+def _engine_key(bind: Any) -> str:
+    return str(bind.url)
+
+
+def database_key(session: Any) -> str:
+    """The memo key of the session's database (its URL); worked out once per engine, since a page asks often."""
+    return _engine_key(session.get_bind())
 
 
 def clear_all() -> None:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
-from sqlalchemy import column, func, select, table
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from portal.models.search import NAMES
-from portal.services.memo import memo
+from portal.services.memo import database_key, memo
 from portal.text import fold, lower_nfc, query_tokens
 
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "search_synonyms.csv"
@@ -174,7 +174,7 @@ def synonym_index(session: Session) -> _SynonymIndex:
             groups.append(alts)
         return _SynonymIndex(phrases, groups, max((len(p) for p in phrases), default=1))
 
-    return _SYNONYMS.get(str(session.get_bind().url), compute)
+    return _SYNONYMS.get(database_key(session), compute)
 
 
 def clear_synonyms() -> None:
@@ -253,26 +253,24 @@ def vocabulary(session: Session) -> Vocabulary:
         return Vocabulary(names, dict(postings), forms, sorted(postings), texts, lowers, by_length,
                           [" " + " ".join(query_tokens(lower)) + " " for lower in lowers], rank, latest)
 
-    return _VOCABULARY.get(str(session.get_bind().url), compute)
+    return _VOCABULARY.get(database_key(session), compute)
 
 
-def refresh_vocabulary(session: Session, *, stale: bool = False) -> None:
-    """Drop the memoised vocabulary when it is `stale` (a name it listed has no active service any more) or
-    when `service_names` has a row it has not seen (a new name: a new service, or one renamed)."""
-    key = str(session.get_bind().url)
-    held = _VOCABULARY.peek(key)
-    if held is None:
-        return
-    if stale or _names_mark(session) != held.latest:
-        _VOCABULARY.forget(key)
+def forget_vocabulary(session: Session) -> None:
+    """Read the vocabulary again at its next use (search found it behind the database)."""
+    _VOCABULARY.forget(database_key(session))
+
+
+# What changes when `service_names` gains a row: its newest id on SQLite, the number of rows on PostgreSQL
+# (where the name is the key). Search reads it with each page's services (search_groups), to know whether
+# the vocabulary in memory is current.
+NAMES_MARK_SQL = {"sqlite": "SELECT max(id) FROM service_names", "other": "SELECT count(*) FROM service_names"}
 
 
 def _names_mark(session: Session) -> int | None:
-    """What changes when `service_names` gains a row: its newest id on SQLite (an index read), the number of
-    rows on PostgreSQL (where the name is the key)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return session.execute(select(func.max(_NAMES.c.id))).scalar()
-    return session.execute(select(func.count()).select_from(_NAMES)).scalar()
+    connection = session.connection()
+    return connection.exec_driver_sql(NAMES_MARK_SQL["sqlite" if connection.dialect.name == "sqlite" else "other"]
+                                      ).scalar()
 
 
 _NAMES = table(NAMES, column("id"), column("name"), column("name_folded"), column("active"))
@@ -444,7 +442,9 @@ def understand(session: Session, q: str, *, exact: bool = False, typing: bool = 
     if len(segments) > 1 and not segments[-1].synonym and len(segments[-1].word) < MIN_PREFIX \
             and (typing or not _known(vocab, segments[-1].word, False)) and not segments[-1].word.isdigit():
         dropped.append(segments.pop().typed)  # a word being typed, too short to say which
-    understanding = Understanding(q, spelled(vocab, Terms(tuple(segments))), corrections, dropped)
+    terms = Terms(tuple(segments))
+    # The words as the names spell them are shown only with a correction ("Kết quả cho: …").
+    understanding = Understanding(q, spelled(vocab, terms) if corrections else terms, corrections, dropped)
     understanding.synonyms = [(s.typed, [" ".join(a) for a in s.alternatives[1:]]) for s in segments if s.synonym]
     return understanding
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from portal.models import AGENCY_KINDS, HEALTH_STATES, Agency, Procedure, Service
 from portal.models.search import ID_BITS, ID_MASK
 from portal.services.agencies import get_by_code, subunit_ids
-from portal.services.memo import clear_all, memo
+from portal.services.memo import clear_all, database_key, memo
 from portal.services.querying import (
     MIN_PREFIX,
     Terms,
@@ -455,7 +455,7 @@ def fields(session: Session) -> list[str]:
         ).scalars()
         return sorted(rows, key=vietnamese_sort_key)
 
-    return _FIELDS.get(str(session.get_bind().url), compute)
+    return _FIELDS.get(database_key(session), compute)
 
 
 def clear_caches() -> None:

@@ -7,23 +7,28 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import cached_property
 
-from sqlalchemy import bindparam, column, select, table, text
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from portal.models import Agency
-from portal.services.memo import memo
-from portal.services.querying import Understanding, best_partial_names, list_names, refresh_vocabulary, understand
+from portal.services.memo import database_key, memo
+from portal.services.querying import (
+    NAMES_MARK_SQL,
+    Understanding,
+    best_partial_names,
+    forget_vocabulary,
+    list_names,
+    understand,
+    vocabulary,
+)
 from portal.services.search import ServiceQuery, search_services
 from portal.text import place_sort_key
 
 MAX_QUERY_CHARS = 500
 PROCEDURE_CODE = re.compile(r"^[12]\.\d{1,6}(\.[A-Za-z0-9]*)?$")
 _FTS = table("service_search", column("rowid"))
-
-
-_place_key = lru_cache(maxsize=4096)(place_sort_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class GroupAgency:
     kind: str
     former: bool
     now_in: str | None  # a former agency: the name of the agency it is part of now
+    order: tuple = ()  # the picker's order: today's agencies first, then by name the Vietnamese way
 
 
 _AGENCIES = memo(300)
@@ -45,10 +51,14 @@ def group_agencies(session: Session) -> dict[int, GroupAgency]:
 
     def compute() -> dict[int, GroupAgency]:
         agencies = session.execute(select(Agency)).scalars().all()
-        return {a.id: GroupAgency(a.code, a.name, a.kind, bool(a.valid_to and a.valid_to <= today),
-                                  getattr(a.final_successor(), "name", None)) for a in agencies}
+        found = {}
+        for a in agencies:
+            former = bool(a.valid_to and a.valid_to <= today)
+            found[a.id] = GroupAgency(a.code, a.name, a.kind, former, getattr(a.final_successor(), "name", None),
+                                      (former, place_sort_key(a.name)))
+        return found
 
-    return _AGENCIES.get((str(session.get_bind().url), today), compute)
+    return _AGENCIES.get((database_key(session), today), compute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +115,7 @@ class ResultGroup:
 
     def picker(self) -> list[GroupService]:
         """The services by agency name, for the province picker."""
-        return sorted(self.services, key=lambda s: (s.agency.former, _place_key(s.agency.name)))
+        return sorted(self.services, key=lambda s: s.agency.order)
 
     def picker_options(self, merged: str, level_3: str, level_4: str) -> list[tuple[int, str]]:
         """(service id, "Agency (merged) · level") for the picker's <option>s."""
@@ -128,15 +138,31 @@ class GroupPage:
         return max(1, math.ceil(self.names / self.per_page))
 
 
-# A plain statement: the ORM's select() costs more to build and read than the query itself (by the (name, id) index).
-_SERVICES_OF_NAMES = text(
-    "SELECT id, name, level, health, is_sample, agency_id FROM services WHERE name IN :names AND status = 'active'"
-).bindparams(bindparam("names", expanding=True))
+def _services_of_names(session: Session, names: list[str]) -> tuple[list[tuple], int | None]:
+    """(id, name, level, health, is_sample, agency_id) of the active services bearing `names`, by the (name, id)
+    index, and in the same round trip the mark that says whether the vocabulary in memory is current
+    (querying.names_mark). Sent on the driver's own cursor: building and reading a select() costs more than
+    the query itself, and this runs for every search."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    latest = f"SELECT NULL, NULL, NULL, NULL, NULL, ({NAMES_MARK_SQL['sqlite' if sqlite else 'other']})"
+    sql = (f"SELECT id, name, level, health, is_sample, agency_id FROM services "  # noqa: S608 - placeholders only
+           f"WHERE name IN ({', '.join([mark] * len(names))}) AND status = 'active' UNION ALL {latest}"
+           if names else latest)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(names))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return [r for r in rows if r[0] is not None], next((r[5] for r in rows if r[0] is None), None)
 
 
-def _group_services(session: Session, names: list[str]) -> dict[str, list[GroupService]]:
+def _group_services(session: Session, names: list[str]) -> tuple[dict[str, list[GroupService]], int | None]:
+    """The active services of each name, best first, and the vocabulary's mark (see _services_of_names)."""
     agencies = group_agencies(session)
-    rows = session.connection().execute(_SERVICES_OF_NAMES, {"names": names}).fetchall()
+    rows, latest = _services_of_names(session, names)
     found: dict[str, list[GroupService]] = {}
     for r in rows:
         agency = agencies.get(r[5])
@@ -146,19 +172,22 @@ def _group_services(session: Session, names: list[str]) -> dict[str, list[GroupS
         found.setdefault(r[1], []).append(GroupService(r[0], r[2], r[3], bool(r[4]), agency))
     for services in found.values():
         services.sort(key=lambda s: (s.agency.former, -s.level, s.id))
-    return found
+    return found, latest
 
 
 def clear_agencies() -> None:
     _AGENCIES.clear()
 
 
-def _names_page(session: Session, query: ServiceQuery, skip: int) -> GroupPage | None:
-    """The page of a search without filters, from the names in memory (list_names); None without words."""
+def _names_page(session: Session, query: ServiceQuery, skip: int) -> tuple[GroupPage | None, bool]:
+    """The page of a search without filters, its names listed from the vocabulary in memory (list_names); and
+    whether that vocabulary was current (no new name since it was read, every listed name still active).
+    None without words."""
+    latest = vocabulary(session).latest
     understanding = understand(session, query.q, exact=query.exact)
     terms = understanding.terms
     if terms is None:
-        return None
+        return None, True
     listing = list_names(session, query.q, terms, skip=skip, limit=query.per_page)
     names, names_total, total = listing.names, listing.names_total, listing.services_total
     if not names_total and not query.exact and skip == 0:
@@ -166,11 +195,12 @@ def _names_page(session: Session, query: ServiceQuery, skip: int) -> GroupPage |
         if names:
             understanding.partial, understanding.terms = True, matched
             names_total = len(names)
-    found = _group_services(session, names) if names else {}
-    groups = [ResultGroup(n, found.get(n, [])) for n in names]
+    found, mark = _group_services(session, names)
+    groups = [ResultGroup(n, found[n]) for n in names if n in found]
     if understanding.partial:
         total = sum(len(g.services) for g in groups)
-    return GroupPage(groups, total, names_total, query.page, query.per_page, query, understanding)
+    page = GroupPage(groups, total, names_total, query.page, query.per_page, query, understanding)
+    return page, mark == latest and len(groups) == len(names)
 
 
 def search_groups(session: Session, query: ServiceQuery) -> GroupPage:
@@ -181,13 +211,11 @@ def search_groups(session: Session, query: ServiceQuery) -> GroupPage:
     q = query.q
     skip = (query.page - 1) * query.per_page
     if q and not PROCEDURE_CODE.match(q) and not has_filters:
-        refresh_vocabulary(session)
-        page = _names_page(session, query, skip)
-        if page is not None and any(len(g.services) < 1 for g in page.groups):
-            refresh_vocabulary(session, stale=True)  # a name listed from memory has no active service now
-            page = _names_page(session, query, skip)
+        page, fresh = _names_page(session, query, skip)
+        if not fresh:  # a new name since the vocabulary was read, or a listed one retired: read it again
+            forget_vocabulary(session)
+            page, _ = _names_page(session, query, skip)
         if page is not None:
-            page.groups = [g for g in page.groups if g.services]
             return page
     page = search_services(session, query)
     order = list(dict.fromkeys(s.name for s in page.items))
