@@ -14,10 +14,17 @@ def _locale() -> str:
     return str(get_locale() or "vi")
 
 
+_GROUPING = {"vi": ".", "en": ","}  # whole numbers as Babel writes them in the two languages, without Babel
+
+
 def number(value: float | int | None, decimals: int | None = None) -> str:
     """10.309 and 0,942 on Vietnamese pages; 10,309 and 0.942 on English ones."""
     if value is None:
         return "—"
+    if not decimals and type(value) is int:
+        separator = _GROUPING.get(_locale())
+        if separator is not None:
+            return f"{value:,}".replace(",", separator)
     if decimals is not None:
         pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
         return format_decimal(value, format=pattern)
@@ -106,9 +113,21 @@ def kind_label(kind: str) -> str:
     return str(_KINDS.get(kind, kind))
 
 
+_TRANSLATED: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+
+def _translated(name: str, labels: dict) -> list[tuple[str, str]]:
+    """(key, label) pairs in the reader's language, worked out once per language."""
+    locale = _locale()
+    found = _TRANSLATED.get((name, locale))
+    if found is None:
+        found = _TRANSLATED[(name, locale)] = [(k, str(v)) for k, v in labels.items()]
+    return list(found)
+
+
 def kinds() -> list[tuple[str, str]]:
-    return [(k, str(v)) for k, v in _KINDS.items()]
+    return _translated("kinds", _KINDS)
 
 
 def healths() -> list[tuple[str, str]]:
-    return [(k, str(v)) for k, v in _HEALTH.items()]
+    return _translated("healths", _HEALTH)

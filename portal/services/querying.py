@@ -542,29 +542,33 @@ def nearest_names(session: Session, q: str, *, limit: int = 5) -> list[str]:
     return [vocab.names[i][0] for _, _, i in found]
 
 
-def _phrase_in(words: str, phrase: Phrase, prefix: bool) -> bool:
-    """`phrase` as whole words of `words` (" "-joined, padded), its last word a prefix when `prefix`."""
-    needle = " " + " ".join(phrase) + ("" if prefix else " ")
-    return needle in words
+def _needle(phrase: Phrase, prefix: bool) -> str:
+    """What `phrase` is as whole words in a name's padded word string, its last word a prefix when `prefix`."""
+    return " " + " ".join(phrase) + ("" if prefix else " ")
 
 
 @dataclass
 class _Ranker:
     """Which names match every segment, and their tier: 0 the query as typed with its diacritics, 1 the whole
-    phrase in one of its wordings, 2 every word somewhere (the order of the search results)."""
+    phrase in one of its wordings, 2 every word somewhere (the order of the search results). The phrases are
+    turned into the padded strings to look for (_needle) once per query, since every candidate name is tried."""
 
     vocab: Vocabulary
     terms: Terms
-    exact: Phrase
-    exact_prefix: bool
-    phrases: list[tuple[Phrase, bool]]
-    single_words: bool
+    exact: str | None  # needle in the names' lower-case words
+    phrases: tuple[str, ...]  # needles in the names' folded words
+    segments: tuple[tuple[str, ...], ...] | None  # per segment, its alternatives' needles; None: one word each
 
     @classmethod
     def of(cls, vocab: Vocabulary, q: str, terms: Terms) -> _Ranker:
         exact = tuple(query_tokens(lower_nfc(q)))
-        return cls(vocab, terms, exact, bool(exact) and terms.prefix and len(exact[-1]) >= MIN_PREFIX,
-                   terms.phrases(), all(len(alt) == 1 for seg in terms.segments for alt in seg.alternatives))
+        exact_prefix = bool(exact) and terms.prefix and len(exact[-1]) >= MIN_PREFIX
+        single = all(len(alt) == 1 for seg in terms.segments for alt in seg.alternatives)
+        segments = None if single else tuple(
+            tuple(_needle(alt, terms.prefix_word(i, alt, len(alt) - 1)) for alt in seg.alternatives)
+            for i, seg in enumerate(terms.segments))
+        return cls(vocab, terms, _needle(exact, exact_prefix) if exact else None,
+                   tuple(_needle(p, pre) for p, pre in terms.phrases()), segments)
 
     def candidates(self) -> set[int]:
         """Names holding every segment's words (exactly the matches when every alternative is one word)."""
@@ -578,17 +582,19 @@ class _Ranker:
         return found or set()
 
     def matches(self, n: int) -> bool:
-        if self.single_words:
+        if self.segments is None:
             return True
         text = self.vocab.texts[n]
-        return all(any(_phrase_in(text, alt, self.terms.prefix_word(i, alt, len(alt) - 1))
-                       for alt in seg.alternatives) for i, seg in enumerate(self.terms.segments))
+        return all(any(needle in text for needle in needles) for needles in self.segments)
 
     def tier(self, n: int) -> int:
-        if self.exact and _phrase_in(self.vocab.lower_texts[n], self.exact, self.exact_prefix):
+        if self.exact is not None and self.exact in self.vocab.lower_texts[n]:
             return 0
         text = self.vocab.texts[n]
-        return 1 if any(_phrase_in(text, p, pre) for p, pre in self.phrases) else 2
+        for needle in self.phrases:
+            if needle in text:
+                return 1
+        return 2
 
 
 @dataclass
