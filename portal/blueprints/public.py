@@ -6,12 +6,14 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.caching import public_page
 from portal.extensions import db
 from portal.formatting import healths, kinds
+from portal.i18n import lazy_gettext as _l
 from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
 from portal.services import availability, catalogue, figures_compare, registry, sweeps
@@ -73,13 +75,33 @@ def _vi(text: object, lang_vi: bool) -> str:
     return str(escape(text)) if lang_vi else f'<span lang="vi">{escape(text)}</span>'
 
 
+_ROW_WORDS = {
+    "pick_label": _l("Chọn tỉnh, thành phố hoặc cơ quan"), "go": _l("Xem"), "merged": _l("đã sáp nhập"),
+    "now_part": _l("nay thuộc"), "level_3": _l("mức 3"), "level_4": _l("mức 4"),
+    "in_provinces": _l("có ở %(n)s tỉnh, thành phố"), "in_agencies": _l("có ở %(n)s cơ quan"),
+}
+_ROW_WORDS_DONE: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _row_words() -> dict[str, str]:
+    """The result rows' words in the reader's language, escaped, and the addresses they link to; once per
+    language (and application root)."""
+    key = (str(get_locale()), request.script_root)
+    words = _ROW_WORDS_DONE.get(key)
+    if words is None:
+        words = {name: str(escape(str(label))) for name, label in _ROW_WORDS.items()}
+        words |= {"services_url": url_for("public.services"), "agencies_url": url_for("public.agency_directory"),
+                  "pick_url": url_for("public.service_pick"), "raw_merged": str(_ROW_WORDS["merged"]),
+                  "raw_level_3": str(_ROW_WORDS["level_3"]), "raw_level_4": str(_ROW_WORDS["level_4"])}
+        _ROW_WORDS_DONE[key] = words
+    return words
+
+
 @bp.app_template_global()
-def result_rows(groups: list[ResultGroup], labels: dict, badges: dict, health_badge: Callable[[str], str],
-                lang_vi: bool) -> Markup:
+def result_rows(groups: list[ResultGroup], badges: dict, health_badge: Callable[[str], str], lang_vi: bool) -> Markup:
     """The search page's result rows: the page's hot loop, built here rather than in Jinja (a row costs a tenth).
-    `labels` are the page's words, translated once in public/services.html, and `badges` the level and sample
-    badges its macros made; every value from the catalogue is escaped."""
-    words = {key: str(escape(value)) for key, value in labels.items()}
+    `badges` are the level and sample badges the page's macros made; every value from the catalogue is escaped."""
+    words = _row_words()
     rows = []
     for index, group in enumerate(groups, 1):
         best = group.best
@@ -106,7 +128,7 @@ def result_rows(groups: list[ResultGroup], labels: dict, badges: dict, health_ba
             picker = (f'<form class="picker" method="get" action="{words["pick_url"]}">'
                       f'<label for="pick-{index}">{words["pick_label"]}</label>'
                       f'<select id="pick-{index}" name="service">'
-                      f'{picker_tags(group, labels["merged"], labels["level_3"], labels["level_4"])}</select>'
+                      f'{picker_tags(group, words["raw_merged"], words["raw_level_3"], words["raw_level_4"])}</select>'
                       f'<button type="submit">{words["go"]}<span class="visually-hidden"> {name}</span></button>'
                       "</form>")
         rows.append(f'<li class="result result-group">\n{title}\n<p class="result-meta">{meta}</p>\n'

@@ -51,8 +51,12 @@ def _engine_key(bind: Any) -> str:
 
 
 def database_key(session: Any) -> str:
-    """The memo key of the session's database (its URL); worked out once per engine, since a page asks often."""
-    return _engine_key(session.get_bind())
+    """The memo key of the session's database (its URL); worked out once per session, since a page asks often."""
+    info = session.info
+    key = info.get("portal.database_key")
+    if key is None:
+        key = info["portal.database_key"] = _engine_key(session.get_bind())
+    return key
 
 
 def clear_all() -> None:
