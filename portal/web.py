@@ -215,22 +215,25 @@ def register_template_helpers(app: Flask) -> None:
         return f"{local_path()}?{urlencode([*args, ('lang', lang)])}"
 
     app.jinja_env.globals["language_url"] = language_url
-    fragments: dict[tuple, Markup] = {}
+    fragments: dict[tuple, tuple[Markup, list]] = {}
 
     def fragment(name: str, **values: Any) -> Markup:
         """A partial whose HTML depends only on the language, the sign-in state and `values` (the search box,
-        the footer), rendered once per process and kept: every page shows it."""
+        the footer), rendered once per process and kept: every page shows it. A long list (the memoised agency
+        and field options) is known by its identity, and kept alive with the HTML so that identity stays its own."""
         signed_in = bool(current_user.is_authenticated)
         root = request.script_root if has_request_context() else ""
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-        key = (name, str(get_locale()), root, signed_in, tuple(sorted(values.items())))
-        html = fragments.get(key)
-        if html is None:
+        keyed = tuple(sorted(
+            (k, ("list", id(v)) if len(v) > 16 else tuple(v)) if isinstance(v, list | tuple) else (k, v)
+            for k, v in values.items()))
+        key = (name, str(get_locale()), root, signed_in, keyed)
+        held = fragments.get(key)
+        if held is None:
             html = Markup(app.jinja_env.get_template(name).render(current_user=current_user, **values))  # noqa: S704
             if len(fragments) > 256:
                 fragments.clear()
-            fragments[key] = html
-        return html
+            held = fragments[key] = (html, list(values.values()))
+        return held[0]
 
     app.jinja_env.globals["fragment"] = fragment
     app.jinja_env.globals["QUERY_MARK"] = QUERY_MARK

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from typing import NamedTuple
 
 from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
@@ -61,8 +62,9 @@ def group_agencies(session: Session) -> dict[int, GroupAgency]:
     return _AGENCIES.get((database_key(session), today), compute)
 
 
-@dataclass(frozen=True, slots=True)
-class GroupService:
+class GroupService(NamedTuple):
+    """One service of a result (a tuple: a page builds a hundred-odd)."""
+
     id: int
     level: int
     health: str
