@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -97,43 +99,71 @@ def _row_words() -> dict[str, str]:
     return words
 
 
+_ROWS: OrderedDict[tuple, tuple[str, tuple]] = OrderedDict()
+_ROWS_KEPT = 4096
+_ROWS_LOCK = threading.Lock()
+
+
 @bp.app_template_global()
 def result_rows(groups: list[ResultGroup], badges: dict, health_badge: Callable[[str], str], lang_vi: bool) -> Markup:
     """The search page's result rows: the page's hot loop, built here rather than in Jinja (a row costs a tenth).
-    `badges` are the level and sample badges the page's macros made; every value from the catalogue is escaped."""
+    `badges` are the level and sample badges the page's macros made; every value from the catalogue is escaped.
+
+    The same procedure is a row of many different queries' pages, so a row's HTML is kept, known by all it
+    shows: the language's words, the name and every service's id, level, health, sample flag and agency (the
+    agency records themselves are kept with it, so their identity cannot be reused). Any change is a new key,
+    never a stale row."""
     words = _row_words()
     rows = []
-    for index, group in enumerate(groups, 1):
-        best = group.best
-        name = escape(group.name)
-        link = f'<a href="{words["services_url"]}/{best.id}">{_vi(group.name, lang_vi)}</a>'
-        title = f'<h2 class="result-title">{link}</h2>'
-        if group.agencies > 1:
-            meta = (words["in_provinces"].replace("%(n)s", str(group.provinces)) if group.provinces > 1
-                    else words["in_agencies"].replace("%(n)s", str(group.agencies)))
-        else:
-            meta = (f'<a href="{words["agencies_url"]}/{quote(best.agency_code)}">'
-                    f'{_vi(best.agency_name, lang_vi)}</a>')
-            if best.now_in:
-                meta += f' <span class="former-note">({words["now_part"]} {_vi(best.now_in, lang_vi)})</span>'
-            elif best.former:
-                meta += f' <span class="former-note">({words["merged"]})</span>'
-        marks = "".join(f"{badges[level]} " for level in group.levels)
-        if group.agencies == 1:
-            marks += f"{health_badge(best.health)} "
-        if best.is_sample:
-            marks += str(badges["sample"])
-        picker = ""
-        if group.agencies > 1:
-            picker = (f'<form class="picker" method="get" action="{words["pick_url"]}">'
-                      f'<label for="pick-{index}">{words["pick_label"]}</label>'
-                      f'<select id="pick-{index}" name="service">'
-                      f'{picker_tags(group, words["raw_merged"], words["raw_level_3"], words["raw_level_4"])}</select>'
-                      f'<button type="submit">{words["go"]}<span class="visually-hidden"> {name}</span></button>'
-                      "</form>")
-        rows.append(f'<li class="result result-group">\n{title}\n<p class="result-meta">{meta}</p>\n'
-                    f"<p>{marks}</p>\n{picker}</li>\n")
-    return Markup("".join(rows))  # noqa: S704 - every value is escaped above
+    for group in groups:
+        agencies = tuple(s.agency for s in group.services)
+        key = (id(words), lang_vi, group.name,
+               tuple((s.id, s.level, s.health, s.is_sample, id(s.agency)) for s in group.services))
+        with _ROWS_LOCK:
+            held = _ROWS.get(key)
+            if held is not None:
+                _ROWS.move_to_end(key)
+        if held is None:
+            held = (_result_row(group, words, badges, health_badge, lang_vi), agencies)
+            with _ROWS_LOCK:
+                _ROWS[key] = held
+                if len(_ROWS) > _ROWS_KEPT:
+                    _ROWS.popitem(last=False)
+        rows.append(held[0])
+    return Markup("".join(rows))  # noqa: S704 - every value is escaped in _result_row
+
+
+def _result_row(group: ResultGroup, words: dict[str, str], badges: dict, health_badge: Callable[[str], str],
+                lang_vi: bool) -> str:
+    best = group.best
+    name = escape(group.name)
+    link = f'<a href="{words["services_url"]}/{best.id}">{_vi(group.name, lang_vi)}</a>'
+    title = f'<h2 class="result-title">{link}</h2>'
+    if group.agencies > 1:
+        meta = (words["in_provinces"].replace("%(n)s", str(group.provinces)) if group.provinces > 1
+                else words["in_agencies"].replace("%(n)s", str(group.agencies)))
+    else:
+        meta = (f'<a href="{words["agencies_url"]}/{quote(best.agency_code)}">'
+                f'{_vi(best.agency_name, lang_vi)}</a>')
+        if best.now_in:
+            meta += f' <span class="former-note">({words["now_part"]} {_vi(best.now_in, lang_vi)})</span>'
+        elif best.former:
+            meta += f' <span class="former-note">({words["merged"]})</span>'
+    marks = "".join(f"{badges[level]} " for level in group.levels)
+    if group.agencies == 1:
+        marks += f"{health_badge(best.health)} "
+    if best.is_sample:
+        marks += str(badges["sample"])
+    picker = ""
+    if group.agencies > 1:
+        picker = (f'<form class="picker" method="get" action="{words["pick_url"]}">'
+                  f'<label for="pick-{best.id}">{words["pick_label"]}</label>'
+                  f'<select id="pick-{best.id}" name="service">'
+                  f'{picker_tags(group, words["raw_merged"], words["raw_level_3"], words["raw_level_4"])}</select>'
+                  f'<button type="submit">{words["go"]}<span class="visually-hidden"> {name}</span></button>'
+                  "</form>")
+    return (f'<li class="result result-group">\n{title}\n<p class="result-meta">{meta}</p>\n'
+            f"<p>{marks}</p>\n{picker}</li>\n")
 
 
 @bp.get("/")

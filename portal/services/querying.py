@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import islice, product
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -199,7 +200,7 @@ class Vocabulary:
     rank: list[int] = field(default_factory=list)  # per name: its place in the results' order (length, then name)
     latest: int | None = None  # _names_mark() when the vocabulary was read
     _prefixed: dict[str, frozenset[int]] = field(default_factory=dict)
-    segments: dict[tuple, frozenset[int]] = field(default_factory=dict)  # _segment_postings' answers
+    segments: dict[tuple, Any] = field(default_factory=dict)  # answers of _segment_postings and list_names
 
     def df(self, word: str, prefix: bool = False) -> int:
         if not prefix:
@@ -611,8 +612,14 @@ def list_names(session: Session, q: str, terms: Terms, *, skip: int, limit: int)
     `service_names` (at most a minute old in other processes): tier, then shorter names, then by name."""
     vocab = vocabulary(session)
     ranker = _Ranker.of(vocab, q, terms)
-    matched = [n for n in ranker.candidates() if ranker.matches(n)]
-    services_total = sum(vocab.names[n][2] for n in matched)
+    key = ("matched", terms)
+    held = vocab.segments.get(key)
+    if held is None:  # the same words come back in query after query, as with _segment_postings
+        if len(vocab.segments) > 4096:
+            vocab.segments.clear()
+        found = [n for n in ranker.candidates() if ranker.matches(n)]
+        held = vocab.segments[key] = (found, sum(vocab.names[n][2] for n in found))
+    matched, services_total = held
     rank = vocab.rank
     if skip + limit >= len(matched):
         page = sorted(matched, key=lambda n: (ranker.tier(n), rank[n]))[skip:skip + limit]
