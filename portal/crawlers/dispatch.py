@@ -72,6 +72,8 @@ class _Dispatcher:
         self.results: collections.deque[CheckResult] = collections.deque()
         self.tasks: set[asyncio.Future[Any]] = set()
         self.reader: asyncio.Future[list[str]] | None = None
+        self.done: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.wake: asyncio.Future[None] | None = None
         self.exhausted = False
         self.queued = 0
         self.hosts_with_work = 0
@@ -154,6 +156,7 @@ class _Dispatcher:
             host.busy += 1
             task = asyncio.ensure_future(self.checker._run(url, full_text=False, limited=False, target=target))
             task.host, task.target, task.attempt = host, target, attempt  # type: ignore[attr-defined]
+            task.add_done_callback(self._done)
             self.tasks.add(task)
             self._wake(host, now)
 
@@ -195,34 +198,48 @@ class _Dispatcher:
         self.results.append(result)
         self._wake(host)
 
+    def _done(self, future: asyncio.Future[Any]) -> None:
+        self.done.append(future)
+        self._signal()
+
+    def _signal(self) -> None:
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+
     async def run(self) -> AsyncIterator[CheckResult]:
+        """Each finished check costs O(1): its task reports through a done-callback and one wake-up future."""
         loop = asyncio.get_running_loop()
         try:
             while True:
+                while self.done:
+                    future = self.done.popleft()
+                    if future is self.reader:
+                        self.reader = None
+                        self._take(future.result())
+                    elif future in self.tasks:
+                        self.tasks.discard(future)
+                        self._finished(future)
                 if self._wants_input():
                     self.reader = loop.run_in_executor(None, self._read)
+                    self.reader.add_done_callback(self._done)
                 self._dispatch()
                 while self.results:
                     yield self.results.popleft()
                 if self.exhausted and not self.tasks and not self.queued and self.reader is None:
                     return
-                waits: set[asyncio.Future[Any]] = set(self.tasks)
-                if self.reader is not None:
-                    waits.add(self.reader)
-                timeout = None
-                if self.waiting:
-                    timeout = max(0.0, min(h.not_before for h in self.waiting) - time.monotonic())
-                if not waits:
-                    await asyncio.sleep(timeout or 0)
+                if self.done:
                     continue
-                done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task is self.reader:
-                        self.reader = None
-                        self._take(task.result())
-                    else:
-                        self.tasks.discard(task)
-                        self._finished(task)
+                timer = None
+                if self.waiting:
+                    delay = max(0.0, min(h.not_before for h in self.waiting) - time.monotonic())
+                    timer = loop.call_later(delay, self._signal)
+                self.wake = loop.create_future()
+                try:
+                    await self.wake
+                finally:
+                    self.wake = None
+                    if timer is not None:
+                        timer.cancel()
         finally:
             pending = [*self.tasks, *([self.reader] if self.reader is not None else [])]
             for task in pending:
