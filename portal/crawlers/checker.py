@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import email.utils
 import itertools
+import os
 import socket
 import ssl
 import threading
@@ -49,6 +50,7 @@ class CheckerConfig:
     retry_after_max: float = 10.0
     host_failures: int = 3
     window: int = 50_000
+    processes: int = field(default_factory=lambda: default_processes())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, Any]) -> CheckerConfig:
@@ -65,6 +67,7 @@ class CheckerConfig:
             "PORTAL_CHECK_RETRY_AFTER_MAX": ("retry_after_max", float),
             "PORTAL_CHECK_HOST_FAILURES": ("host_failures", int),
             "PORTAL_CHECK_WINDOW": ("window", int),
+            "PORTAL_CHECK_PROCESSES": ("processes", int),
         }
         for variable, (attribute, convert) in numbers.items():
             raw = str(environ.get(variable) or "").strip()
@@ -83,6 +86,11 @@ class CheckerConfig:
         if contact:
             config.user_agent = f"{DEFAULT_USER_AGENT.split(' ')[0]} (+{contact})"
         return config
+
+
+def default_processes() -> int:
+    """Check worker processes when PORTAL_CHECK_PROCESSES is unset: the machine's CPUs, at most 4."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 @dataclass

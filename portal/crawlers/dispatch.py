@@ -254,7 +254,16 @@ async def check_many(
     counters: SweepCounters | None = None,
     lookup: Lookup | None = None,
 ) -> AsyncIterator[CheckResult]:
-    """Check URLs host by host (see _Dispatcher), yielding results in completion order (memory stays flat)."""
+    """Check URLs host by host (see _Dispatcher), yielding results in completion order (memory stays flat).
+
+    With `config.processes` above 1 (and no test `lookup`) the hosts are shared out to worker processes
+    (portal.crawlers.shard) once the input reaches its SHARD_MIN_URLS."""
+    if config is not None and config.processes > 1 and lookup is None:
+        from portal.crawlers.shard import check_sharded
+
+        async for result in check_sharded(urls, config, counters):
+            yield result
+        return
     async with Checker(config, lookup=lookup) as checker:
         async for result in _Dispatcher(checker, urls, counters or SweepCounters()).run():
             yield result
