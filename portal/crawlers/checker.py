@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -490,6 +490,16 @@ def _result(
     return CheckResult(url, REASON_OUTCOMES[reason], reason, status, _ms(started), final_url, detail)
 
 
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a new event loop: uvloop's where it is installed, asyncio's otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
     box: dict[str, Any] = {}
 
@@ -498,7 +508,7 @@ def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
             return await factory()
 
         try:
-            box["value"] = asyncio.run(main())
+            box["value"] = run_loop(main())
         except BaseException as exc:
             box["error"] = exc
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from portal.crawlers.checker import Checker, CheckerConfig, CheckResult, FetchResult, Lookup, _result
+from portal.crawlers.checker import Checker, CheckerConfig, CheckResult, FetchResult, Lookup, _result, run_loop
 from portal.crawlers.guard import GuardError, Target, parse_target
 
 DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
@@ -306,7 +306,7 @@ def check_urls(
     def run() -> None:
         outcome: Any = _END
         try:
-            asyncio.run(main())
+            run_loop(main())
         except BaseException as exc:
             outcome = exc
         while not stop.is_set():

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from portal.crawlers.checker import CheckerConfig, CheckResult, _result
+from portal.crawlers.checker import CheckerConfig, CheckResult, _result, run_loop
 from portal.crawlers.dispatch import SweepCounters, check_many
 from portal.crawlers.guard import GuardError, parse_target
 
@@ -205,7 +205,7 @@ async def _work(config: CheckerConfig) -> None:
 def main() -> None:
     """Run as a check worker: the configuration on the first input line, then URLs until end of input."""
     config = CheckerConfig(**json.loads(sys.stdin.readline()))
-    asyncio.run(_work(config))
+    run_loop(_work(config))
 
 
 if __name__ == "__main__":
