@@ -4,16 +4,16 @@
     python bench/sweep_farm.py --only orders        # one group: orders, hang, limited, memory, crawl
     python bench/sweep_farm.py --memory-urls 100000 --crawl-services 20000
 
-The farm runs in its own processes (one asyncio server per port on 127.0.0.1, fixed latency per response;
-`--farm-processes`, 4, share the hosts); a "host" is one port (the checker's per-host limit keys on
-host:port). The farm is the benchmark's instrument, not the system under test: it shares the machine's cores
-with the clients, so it is a raw asyncio.Protocol that reads the request line and writes a canned response
-after the latency (FarmProtocol), not a web framework; the naive script and `portal` run against the same
-farm. What a URL does is in its path: /close/N answers with `Connection: close`, /keep/N keeps the connection
-alive, /hang/N accepts and never answers, /limit/N answers `429 Retry-After: 2`. Orders: interleaved (round-
-robin over the hosts), grouped (host by host, as a catalogue lists its services) and shuffled. Every client
-runs as a child process; its peak RSS comes from os.wait4's rusage for that child. The polite limit is hosts ×
-per-host connections / latency (40 × 4 / 50 ms = 3,200 checks/s).
+The farm runs in its own processes (one asyncio server per port on 127.0.0.1, on uvloop like the checker,
+fixed latency per response; `--farm-processes`, 4, share the hosts); a "host" is one port (the checker's
+per-host limit keys on host:port). The farm is the benchmark's instrument, not the system under test: it
+shares the machine's cores with the clients, so it is a raw asyncio.Protocol that reads the request line and
+writes a canned response after the latency (FarmProtocol), not a web framework; the naive script and `portal`
+run against the same farm. What a URL does is in its path: /close/N answers with `Connection: close`, /keep/N
+keeps the connection alive, /hang/N accepts and never answers, /limit/N answers `429 Retry-After: 2`. Orders:
+interleaved (round-robin over the hosts), grouped (host by host, as a catalogue lists its services) and
+shuffled. Every client runs as a child process; its peak RSS comes from os.wait4's rusage for that child. The
+polite limit is hosts × per-host connections / latency (40 × 4 / 50 ms = 3,200 checks/s).
 """
 
 from __future__ import annotations
@@ -341,7 +341,9 @@ def main() -> None:
     parser.add_argument("--ports", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.hosts, args.latency_ms / 1000))
+        from portal.crawlers.checker import run_loop
+
+        run_loop(serve(args.hosts, args.latency_ms / 1000))
         return
     if args.fill:
         fill(args.fill, args.crawl_services, [int(p) for p in args.ports.split(",")])
