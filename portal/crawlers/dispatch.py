@@ -282,17 +282,34 @@ def check_urls(
 ) -> Iterator[CheckResult]:
     """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive.
     Setting `cancel` stops the checks in flight within a tenth of a second and ends the results."""
-    results: queue.Queue[Any] = queue.Queue(maxsize=1000)
+    results: queue.Queue[Any] = queue.Queue(maxsize=64)
     stop = threading.Event()
 
     async def pump() -> None:
+        loop = asyncio.get_running_loop()
+        batch: list[CheckResult] = []
+
+        def hand_over() -> None:
+            """The results of one turn of the loop cross to the caller's thread as one list."""
+            if not batch:
+                return
+            try:
+                results.put_nowait(batch[:])
+            except queue.Full:
+                loop.call_later(0.005, hand_over)
+                return
+            batch.clear()
+
         async for result in check_many(urls, config, counters=counters, lookup=lookup):
-            while True:
-                try:
-                    results.put_nowait(result)
-                    break
-                except queue.Full:
-                    await asyncio.sleep(0.005)
+            if not batch:
+                loop.call_soon(hand_over)
+            batch.append(result)
+            while len(batch) >= 1000:
+                await asyncio.sleep(0.005)
+        while batch:
+            hand_over()
+            if batch:
+                await asyncio.sleep(0.005)
 
     async def main() -> None:
         task = asyncio.ensure_future(pump())
@@ -325,7 +342,7 @@ def check_urls(
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield from item
     finally:
         stop.set()
         thread.join(timeout=30)
