@@ -341,7 +341,7 @@ def main() -> None:
     parser.add_argument("--ports", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        from portal.crawlers.checker import run_loop
+        from portal.crawlers.results import run_loop
 
         run_loop(serve(args.hosts, args.latency_ms / 1000))
         return

@@ -11,8 +11,8 @@ from typing import IO
 
 import click
 
-from portal.crawlers.checker import CheckerConfig
 from portal.crawlers.dispatch import check_urls
+from portal.crawlers.results import CheckerConfig
 
 
 def command_checker_config() -> CheckerConfig:

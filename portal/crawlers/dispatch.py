@@ -12,10 +12,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from portal.crawlers.checker import Checker, CheckerConfig, CheckResult, FetchResult, Lookup, _result, run_loop
 from portal.crawlers.guard import GuardError, Target, parse_target
+from portal.crawlers.results import CheckerConfig, CheckResult, FetchResult, Lookup, _result, run_loop
+
+if TYPE_CHECKING:
+    from portal.crawlers.checker import Checker
 
 DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -264,6 +267,8 @@ async def check_many(
         async for result in check_sharded(urls, config, counters):
             yield result
         return
+    from portal.crawlers.checker import Checker  # aiohttp: only where checks run
+
     async with Checker(config, lookup=lookup) as checker:
         async for result in _Dispatcher(checker, urls, counters or SweepCounters()).run():
             yield result

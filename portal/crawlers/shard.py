@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from portal.crawlers.checker import CheckerConfig, CheckResult, _result, run_loop
 from portal.crawlers.dispatch import SweepCounters, check_many
 from portal.crawlers.guard import GuardError, parse_target
+from portal.crawlers.results import CheckerConfig, CheckResult, _result, run_loop
 
 # Below this many URLs the checks run in the calling process: starting workers would cost more than it saves.
 SHARD_MIN_URLS = 1000
