@@ -253,7 +253,8 @@ class Checker:
 
     async def __aenter__(self) -> Checker:
         cfg = self.config
-        context = ssl.create_default_context(cafile=cfg.ca_file)
+        # aiohttp's own verifying context (made when it is imported) unless a CA file is given: one less to build
+        context: ssl.SSLContext | bool = ssl.create_default_context(cafile=cfg.ca_file) if cfg.ca_file else True
         connector = aiohttp.TCPConnector(
             limit=cfg.concurrency,
             limit_per_host=cfg.per_host,
