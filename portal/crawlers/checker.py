@@ -303,24 +303,14 @@ class Checker:
                 return fetched
         if self._global is None:
             raise RuntimeError("Checker used outside 'async with'")
-        async with contextlib.AsyncExitStack() as limits:
-            if limited:
-                await limits.enter_async_context(self._global)
-                await limits.enter_async_context(self._hosts.hold((target.host, target.port)))
-            started = time.monotonic()
-            try:
-                async with asyncio.timeout(self.config.deadline):
-                    await self._follow(target, fetched, full_text)
-            except Exception as exc:
-                reason, detail = _exception_reason(exc)
-                if isinstance(exc, TimeoutError) and time.monotonic() - started >= self.config.deadline:
-                    detail = f"deadline of {self.config.deadline:g} s exceeded"
-                fetched.host_fault = _host_wide(exc, reason, fetched)
-                fetched.check = _result(
-                    url, reason, started, fetched.http_status, fetched.final_url, detail=detail
-                )
-                return fetched
-        elapsed = _ms(started)
+        if limited:
+            async with self._global, self._hosts.hold((target.host, target.port)):
+                began = await self._attempt(url, target, fetched, full_text)
+        else:
+            began = await self._attempt(url, target, fetched, full_text)
+        if began is None:
+            return fetched
+        elapsed = _ms(began)
         text = fetched.text or ""
         outcome, reason = classify(
             fetched.http_status or 0, fetched.headers, text[:CLASSIFY_LIMIT], elapsed, self.config
@@ -331,6 +321,21 @@ class Checker:
         if not full_text:
             fetched.body, fetched.text = b"", None
         return fetched
+
+    async def _attempt(self, url: str, target: Target, fetched: FetchResult, full_text: bool) -> float | None:
+        """Fetch within the deadline: when it started, or None when it failed (`fetched.check` then says why)."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.config.deadline):
+                await self._follow(target, fetched, full_text)
+        except Exception as exc:
+            reason, detail = _exception_reason(exc)
+            if isinstance(exc, TimeoutError) and time.monotonic() - started >= self.config.deadline:
+                detail = f"deadline of {self.config.deadline:g} s exceeded"
+            fetched.host_fault = _host_wide(exc, reason, fetched)
+            fetched.check = _result(url, reason, started, fetched.http_status, fetched.final_url, detail=detail)
+            return None
+        return started
 
     async def _follow(self, target: Target, fetched: FetchResult, full_text: bool) -> None:
         if self._session is None:
