@@ -84,6 +84,20 @@ async def check_sharded(
     workers: list[_Worker] = []
     tasks: list[asyncio.Future[None]] = []
 
+    async def send(worker: _Worker, data: bytes | None) -> bool:
+        """Write to a worker (None: end its input); False when it is gone (its reader reports that)."""
+        stdin = worker.process.stdin
+        assert stdin is not None  # noqa: S101 - opened with a pipe
+        try:
+            if data is None:
+                stdin.close()
+            else:
+                stdin.write(data)
+                await stdin.drain()
+        except Exception:  # noqa: BLE001 - a broken pipe or a closed transport, whichever the loop raises
+            return False
+        return True
+
     async def feed() -> None:
         owners: dict[tuple[str, int], _Worker] = {}
         allow = config.allow_private
@@ -105,39 +119,39 @@ async def check_sharded(
                         owner = owners[key] = workers[len(owners) % len(workers)]
                     lines.setdefault(owner, []).append(json.dumps(url) + "\n")
                 for owner, chunk in lines.items():
-                    stdin = owner.process.stdin
-                    assert stdin is not None  # noqa: S101 - opened with a pipe
-                    stdin.write("".join(chunk).encode())
-                    await stdin.drain()
-            for worker in workers:
-                stdin = worker.process.stdin
-                assert stdin is not None  # noqa: S101 - opened with a pipe
-                stdin.close()
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the worker is gone; its reader reports it
+                    if not await send(owner, "".join(chunk).encode()):
+                        return
         except Exception as exc:  # noqa: BLE001 - the input failed: handed to the consumer
             await queue.put(("error", exc))
+            return
+        for worker in workers:
+            await send(worker, None)
 
     async def read(worker: _Worker) -> None:
         stdout = worker.process.stdout
         assert stdout is not None  # noqa: S101 - opened with a pipe
-        while True:
-            line = await stdout.readline()
-            if not line:
-                break
-            data = json.loads(line)
-            if isinstance(data, list):
-                await queue.put(("result", CheckResult(*data)))
-            else:
-                _merge(counters, data)
-                worker.finished = True
+        problem = ""
+        try:
+            while True:
+                line = await stdout.readline()
+                if not line.endswith(b"\n"):
+                    break  # end of output, or a line cut short by the worker's end
+                data = json.loads(line)
+                if isinstance(data, list):
+                    await queue.put(("result", CheckResult(*data)))
+                else:
+                    _merge(counters, data)
+                    worker.finished = True
+        except (ValueError, TypeError, KeyError) as exc:
+            problem = f"; its output could not be read ({type(exc).__name__}: {exc})"
+            worker.process.kill()
         status = await worker.process.wait()
-        if not worker.finished:
+        if worker.finished and not problem:
+            await queue.put(("done", worker))
+        else:
             await queue.put(("error", CheckWorkerError(
                 f"check worker process {worker.number} (pid {worker.process.pid}) exited with status {status} "
-                "before answering all its URLs")))
-        else:
-            await queue.put(("done", worker))
+                f"before answering all its URLs{problem}")))
 
     try:
         for number in range(processes):
@@ -189,7 +203,7 @@ async def _work(config: CheckerConfig) -> None:
     async for result in check_many(_input(), config, counters=counters):
         if not pending:
             loop.call_soon(flush)
-        pending.append(json.dumps(_row(result), ensure_ascii=False) + "\n")
+        pending.append(json.dumps(_row(result)) + "\n")  # ASCII: any URL survives the pipe
         if transport.get_write_buffer_size() > 1 << 16:
             await out.drain()
     flush()

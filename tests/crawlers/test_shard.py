@@ -35,13 +35,15 @@ def spawned(monkeypatch):
 def test_every_url_is_checked_once_and_each_host_keeps_its_limit(host, config, spawned):  # noqa: F811
     hosts = [host(delay=0.005) for _ in range(5)]
     urls = [f"{h.base}/{i}" for i in range(250) for h in hosts] + ["ftp://example.org/x", "not a url"]
+    urls.append(f"{hosts[0].base}/thủ-tục/nộp-hồ-sơ")
     cfg = dataclasses.replace(config, processes=3, concurrency=9, per_host=2)
     results = list(check_urls(urls, cfg))
     assert len(spawned) == 3
     assert collections.Counter(r.url for r in results) == collections.Counter(urls)
     assert {r.reason for r in results if r.url.startswith("http://")} == {"ok"}
     assert {r.reason for r in results if not r.url.startswith("http://")} == {"invalid_url"}
-    assert all(h.requests == 250 and max(h.concurrency) <= 2 for h in hosts)
+    assert [h.requests for h in hosts] == [251, 250, 250, 250, 250]
+    assert all(max(h.concurrency) <= 2 for h in hosts)
 
 
 def test_counters_of_the_workers_are_merged(host, config, closed_port, spawned):  # noqa: F811
@@ -89,3 +91,10 @@ def test_the_worker_reads_its_settings_then_urls(host, config):  # noqa: F811
     assert sorted(row[0] for row in rows[:-1]) == [f"{ok.base}/{i}" for i in range(3)]
     assert {row[2] for row in rows[:-1]} == {"ok"}
     assert rows[-1] == {"throttled_hosts": [], "retried": 0, "inferred": 0, "failed_hosts": {}}
+
+
+def test_a_worker_that_writes_garbage_is_an_error_not_a_hang(host, config, monkeypatch):  # noqa: F811
+    ok = host()
+    monkeypatch.setattr(shard, "WORKER_ARGS", ("-c", "import sys, time; print('not json', flush=True); time.sleep(60)"))
+    with pytest.raises(shard.CheckWorkerError, match="could not be read"):
+        list(check_urls([f"{ok.base}/{i}" for i in range(1500)], dataclasses.replace(config, processes=2)))
