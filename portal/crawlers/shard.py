@@ -68,16 +68,20 @@ async def check_sharded(
     counters = counters if counters is not None else SweepCounters()
     source = iter(urls)
     head = await loop.run_in_executor(None, _take, source, SHARD_MIN_URLS)
-    processes = config.processes
+    processes = min(config.processes, config.concurrency)
     if processes <= 1 or len(head) < SHARD_MIN_URLS:
         async for result in check_many(itertools.chain(head, source), dataclasses.replace(config, processes=1),
                                        counters=counters):
             yield result
         return
     source = itertools.chain(head, source)
-    share = dataclasses.replace(config, processes=1, concurrency=-(-config.concurrency // processes),
-                                window=-(-config.window // processes))
-    setup = (json.dumps(dataclasses.asdict(share)) + "\n").encode()
+    share, spare = divmod(config.concurrency, processes)  # the global limit stays exact
+
+    def setup(number: int) -> bytes:
+        own = dataclasses.replace(config, processes=1, concurrency=share + (number < spare),
+                                  window=-(-config.window // processes))
+        return (json.dumps(dataclasses.asdict(own)) + "\n").encode()
+
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(_RESULTS_BUFFERED)
@@ -159,7 +163,7 @@ async def check_sharded(
                 sys.executable, *WORKER_ARGS, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, env=env, limit=1 << 20)
             assert process.stdin is not None  # noqa: S101 - opened with a pipe
-            process.stdin.write(setup)
+            process.stdin.write(setup(number))
             workers.append(_Worker(number, process))
         tasks.append(asyncio.ensure_future(feed()))
         tasks.extend(asyncio.ensure_future(read(worker)) for worker in workers)

@@ -98,3 +98,11 @@ def test_a_worker_that_writes_garbage_is_an_error_not_a_hang(host, config, monke
     monkeypatch.setattr(shard, "WORKER_ARGS", ("-c", "import sys, time; print('not json', flush=True); time.sleep(60)"))
     with pytest.raises(shard.CheckWorkerError, match="could not be read"):
         list(check_urls([f"{ok.base}/{i}" for i in range(1500)], dataclasses.replace(config, processes=2)))
+
+
+def test_the_global_limit_is_shared_out_exactly(host, config, spawned):  # noqa: F811
+    hosts = [host(delay=0.01) for _ in range(3)]
+    urls = [f"{h.base}/{i}" for i in range(400) for h in hosts]
+    results = list(check_urls(urls, dataclasses.replace(config, processes=4, concurrency=3, per_host=4)))
+    assert len(spawned) == 3 and len(results) == 1200  # no more workers than checks allowed in flight
+    assert [max(h.concurrency) for h in hosts] == [1, 1, 1]  # a host to a worker, one check each
