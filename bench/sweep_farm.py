@@ -4,14 +4,16 @@
     python bench/sweep_farm.py --only orders        # one group: orders, hang, limited, memory, crawl
     python bench/sweep_farm.py --memory-urls 100000 --crawl-services 20000
 
-The farm runs in its own processes (aiohttp.web, one site per port on 127.0.0.1, fixed latency per
-response; `--farm-processes`, 4, share the hosts so the servers are not the bottleneck); a "host" is
-one port (the checker's per-host limit keys on host:port). What a URL does is in
-its path: /close/N answers with `Connection: close`, /keep/N keeps the connection alive, /hang/N accepts
-and never answers, /limit/N answers `429 Retry-After: 2`. Orders: interleaved (round-robin over the
-hosts), grouped (host by host, as a catalogue lists its services) and shuffled. Every client runs as a
-child process; its peak RSS comes from os.wait4's rusage for that child. The polite limit is
-hosts × per-host connections / latency (40 × 4 / 50 ms = 3,200 checks/s).
+The farm runs in its own processes (one asyncio server per port on 127.0.0.1, on uvloop like the checker,
+fixed latency per response; `--farm-processes`, 4, share the hosts); a "host" is one port (the checker's
+per-host limit keys on host:port). The farm is the benchmark's instrument, not the system under test: it
+shares the machine's cores with the clients, so it is a raw asyncio.Protocol that reads the request line and
+writes a canned response after the latency (FarmProtocol), not a web framework; the naive script and `portal`
+run against the same farm. What a URL does is in its path: /close/N answers with `Connection: close`, /keep/N
+keeps the connection alive, /hang/N accepts and never answers, /limit/N answers `429 Retry-After: 2`. Orders:
+interleaved (round-robin over the hosts), grouped (host by host, as a catalogue lists its services) and
+shuffled. Every client runs as a child process; its peak RSS comes from os.wait4's rusage for that child. The
+polite limit is hosts × per-host connections / latency (40 × 4 / 50 ms = 3,200 checks/s).
 """
 
 from __future__ import annotations
@@ -55,30 +57,76 @@ print(ok)
 """
 
 
+_REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests"}
+
+
+def _response(status: int, body: bytes, close: bool, extra: str = "") -> bytes:
+    head = (f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: text/html; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n{extra}Connection: {'close' if close else 'keep-alive'}\r\n\r\n")
+    return head.encode("ascii") + body
+
+
+class FarmProtocol(asyncio.Protocol):
+    """One connection of the farm: each request's canned answer is written `latency` seconds after it came.
+
+    The farm is the benchmark's instrument, not the system under test, so it parses no more than the request
+    line: /close/N answers and closes, /keep/N keeps the connection, /hang/N never answers (nor anything
+    after it on that connection), /limit/N answers 429 with Retry-After: 2; anything else is a 404."""
+
+    latency = 0.05
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.stopped = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stopped = True
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        loop = asyncio.get_running_loop()
+        while not self.stopped:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head, self.buffer = self.buffer[:end], self.buffer[end + 4:]
+            parts = head.split(b"\r\n", 1)[0].split(b" ")
+            path = parts[1].decode("latin-1") if len(parts) >= 2 else "/"
+            _, kind, n = (path.split("/", 2) + ["", ""])[:3]
+            if kind == "hang":
+                self.stopped = True
+                return
+            if kind == "limit":
+                answer, close = _response(429, b"Too Many Requests", False, "Retry-After: 2\r\n"), False
+            elif kind in ("close", "keep"):
+                answer, close = _response(200, PAGE.format(n=n).encode(), kind == "close"), kind == "close"
+            else:
+                answer, close = _response(404, b"Not Found", True), True
+            if close:
+                self.stopped = True
+            loop.call_later(self.latency, self._answer, answer, close)
+
+    def _answer(self, answer: bytes, close: bool) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.transport.write(answer)
+        if close:
+            self.transport.close()
+
+
 async def serve(ports: int, latency: float) -> None:
-    from aiohttp import web
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        kind, n = request.match_info["kind"], request.match_info["n"]
-        if kind == "hang":
-            await asyncio.Event().wait()
-        await asyncio.sleep(latency)
-        if kind == "limit":
-            return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "2"})
-        response = web.Response(text=PAGE.format(n=n), content_type="text/html", charset="utf-8")
-        if kind == "close":
-            response.force_close()
-        return response
-
-    app = web.Application()
-    app.router.add_get("/{kind}/{n}", handler)
-    runner = web.AppRunner(app, access_log=None, handle_signals=True)
-    await runner.setup()
+    loop = asyncio.get_running_loop()
+    FarmProtocol.latency = latency
     bound = []
+    servers = []
     for _ in range(ports):
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
-        await site.start()
-        bound.append(site._server.sockets[0].getsockname()[1])  # noqa: SLF001
+        server = await loop.create_server(FarmProtocol, "127.0.0.1", 0, backlog=2048)
+        servers.append(server)
+        bound.append(server.sockets[0].getsockname()[1])
     print("READY " + ",".join(map(str, bound)), flush=True)
     await asyncio.Event().wait()
 
@@ -293,7 +341,9 @@ def main() -> None:
     parser.add_argument("--ports", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.hosts, args.latency_ms / 1000))
+        from portal.crawlers.results import run_loop
+
+        run_loop(serve(args.hosts, args.latency_ms / 1000))
         return
     if args.fill:
         fill(args.fill, args.crawl_services, [int(p) for p in args.ports.split(",")])

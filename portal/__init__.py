@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from config import INSTANCE_DIR
-from portal import extensions, web
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     """Build the application; `config` is a config class or a mapping of overrides."""
+    from flask import Flask
+
+    from config import INSTANCE_DIR
+    from portal import extensions, web
+
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     web.load_config(app, config)
     extensions.init_app(app)

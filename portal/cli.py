@@ -6,7 +6,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy.exc import DBAPIError
 
 from config import ConfigError, config_from_env
-from portal import create_app, startup
+from portal import create_app, extensions, startup  # noqa: F401 - the app's libraries load before logging is set up (alembic logs at import)
 
 
 def main() -> None:

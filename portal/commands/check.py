@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 import click
-from flask import current_app, has_app_context
 
-from portal.crawlers.checker import CheckerConfig
 from portal.crawlers.dispatch import check_urls
+from portal.crawlers.results import CheckerConfig
 
 
 def command_checker_config() -> CheckerConfig:
     """The application's checker settings (config.py) under `portal`; the environment when run alone."""
+    flask = sys.modules.get("flask")  # not imported: no application, and no import cost for `portal check` alone
     try:
-        return CheckerConfig.from_env(current_app.config if has_app_context() else os.environ)
+        if flask is not None and flask.has_app_context():
+            return CheckerConfig.from_env(flask.current_app.config)
+        return CheckerConfig.from_env(os.environ)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
 

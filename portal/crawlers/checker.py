@@ -11,8 +11,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -20,114 +19,27 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from portal.crawlers.guard import BlockedAddressError, GuardError, Target, parse_target, resolve_host
-from portal.crawlers.pagetext import CLASSIFY_LIMIT, REASON_OUTCOMES, classify, decode_body
+from portal.crawlers.pagetext import CLASSIFY_LIMIT, classify, decode_body
+from portal.crawlers.results import (
+    DEFAULT_USER_AGENT,
+    CheckerConfig,
+    CheckResult,
+    FetchResult,
+    Lookup,
+    _ms,
+    _result,
+    run_loop,
+)
 from portal.vocabulary import NETWORK_REASONS
 
-DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_TRUTHY = frozenset({"1", "true", "yes", "on"})
 _READ_CHUNK = 65_536
 
 T = TypeVar("T")
 
 
-@dataclass
-class CheckerConfig:
-    """Limits and politeness settings of the checker; times in seconds except `slow_ms`."""
-
-    connect_timeout: float = 5.0
-    read_timeout: float = 10.0
-    deadline: float = 20.0
-    slow_ms: int = 3000
-    concurrency: int = 100
-    per_host: int = 4
-    max_redirects: int = 5
-    max_body: int = 1_000_000
-    allow_private: bool = False
-    user_agent: str = DEFAULT_USER_AGENT
-    ca_file: str | None = None
-    retry_after_max: float = 10.0
-    host_failures: int = 3
-    window: int = 50_000
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, Any]) -> CheckerConfig:
-        """Read the PORTAL_CHECK_*, PORTAL_ALLOW_PRIVATE_ADDRESSES and PORTAL_CONTACT_URL settings from a
-        mapping: the environment's strings, or the application's settings (numbers; None for unset)."""
-        config = cls()
-        numbers: dict[str, tuple[str, Callable[[str], Any]]] = {
-            "PORTAL_CHECK_CONCURRENCY": ("concurrency", int),
-            "PORTAL_CHECK_PER_HOST": ("per_host", int),
-            "PORTAL_CHECK_CONNECT_TIMEOUT": ("connect_timeout", float),
-            "PORTAL_CHECK_READ_TIMEOUT": ("read_timeout", float),
-            "PORTAL_CHECK_DEADLINE": ("deadline", float),
-            "PORTAL_CHECK_SLOW_MS": ("slow_ms", int),
-            "PORTAL_CHECK_RETRY_AFTER_MAX": ("retry_after_max", float),
-            "PORTAL_CHECK_HOST_FAILURES": ("host_failures", int),
-            "PORTAL_CHECK_WINDOW": ("window", int),
-        }
-        for variable, (attribute, convert) in numbers.items():
-            raw = str(environ.get(variable) or "").strip()
-            if not raw:
-                continue
-            try:
-                value = convert(raw)
-            except ValueError as exc:
-                raise ValueError(f"{variable}={raw!r} is not a number") from exc
-            if value <= 0:
-                raise ValueError(f"{variable} must be positive, got {raw!r}")
-            setattr(config, attribute, value)
-        allow = str(environ.get("PORTAL_ALLOW_PRIVATE_ADDRESSES") or "").strip().lower()
-        config.allow_private = allow in _TRUTHY
-        contact = str(environ.get("PORTAL_CONTACT_URL") or "").strip()
-        if contact:
-            config.user_agent = f"{DEFAULT_USER_AGENT.split(' ')[0]} (+{contact})"
-        return config
-
-
-@dataclass
-class CheckResult:
-    url: str
-    outcome: str
-    reason: str
-    http_status: int | None
-    elapsed_ms: int
-    final_url: str | None
-    detail: str | None = None
-    inferred: bool = False
-    retry_after: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object of `portal check --json` (the CLI contract), without `detail`."""
-        return {
-            "url": self.url,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "http_status": self.http_status,
-            "elapsed_ms": self.elapsed_ms,
-            "final_url": self.final_url,
-        }
-
-
-@dataclass
-class FetchResult:
-    url: str
-    final_url: str | None
-    http_status: int | None
-    content_type: str | None
-    body: bytes
-    text: str | None
-    encoding: str | None
-    check: CheckResult
-    headers: Mapping[str, str] = field(default_factory=dict)
-    host_fault: bool = False
-
-
 class TooManyRedirects(Exception):
     """Redirect loop, or more hops than allowed."""
-
-
-Lookup = Callable[[str, int, int], list[Any]]
 
 
 def _system_lookup(host: str, port: int, family: int) -> list[Any]:
@@ -341,7 +253,8 @@ class Checker:
 
     async def __aenter__(self) -> Checker:
         cfg = self.config
-        context = ssl.create_default_context(cafile=cfg.ca_file)
+        # aiohttp's own verifying context (made when it is imported) unless a CA file is given: one less to build
+        context: ssl.SSLContext | bool = ssl.create_default_context(cafile=cfg.ca_file) if cfg.ca_file else True
         connector = aiohttp.TCPConnector(
             limit=cfg.concurrency,
             limit_per_host=cfg.per_host,
@@ -390,24 +303,14 @@ class Checker:
                 return fetched
         if self._global is None:
             raise RuntimeError("Checker used outside 'async with'")
-        async with contextlib.AsyncExitStack() as limits:
-            if limited:
-                await limits.enter_async_context(self._global)
-                await limits.enter_async_context(self._hosts.hold((target.host, target.port)))
-            started = time.monotonic()
-            try:
-                async with asyncio.timeout(self.config.deadline):
-                    await self._follow(target, fetched, full_text)
-            except Exception as exc:
-                reason, detail = _exception_reason(exc)
-                if isinstance(exc, TimeoutError) and time.monotonic() - started >= self.config.deadline:
-                    detail = f"deadline of {self.config.deadline:g} s exceeded"
-                fetched.host_fault = _host_wide(exc, reason, fetched)
-                fetched.check = _result(
-                    url, reason, started, fetched.http_status, fetched.final_url, detail=detail
-                )
-                return fetched
-        elapsed = _ms(started)
+        if limited:
+            async with self._global, self._hosts.hold((target.host, target.port)):
+                began = await self._attempt(url, target, fetched, full_text)
+        else:
+            began = await self._attempt(url, target, fetched, full_text)
+        if began is None:
+            return fetched
+        elapsed = _ms(began)
         text = fetched.text or ""
         outcome, reason = classify(
             fetched.http_status or 0, fetched.headers, text[:CLASSIFY_LIMIT], elapsed, self.config
@@ -418,6 +321,21 @@ class Checker:
         if not full_text:
             fetched.body, fetched.text = b"", None
         return fetched
+
+    async def _attempt(self, url: str, target: Target, fetched: FetchResult, full_text: bool) -> float | None:
+        """Fetch within the deadline: when it started, or None when it failed (`fetched.check` then says why)."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.config.deadline):
+                await self._follow(target, fetched, full_text)
+        except Exception as exc:
+            reason, detail = _exception_reason(exc)
+            if isinstance(exc, TimeoutError) and time.monotonic() - started >= self.config.deadline:
+                detail = f"deadline of {self.config.deadline:g} s exceeded"
+            fetched.host_fault = _host_wide(exc, reason, fetched)
+            fetched.check = _result(url, reason, started, fetched.http_status, fetched.final_url, detail=detail)
+            return None
+        return started
 
     async def _follow(self, target: Target, fetched: FetchResult, full_text: bool) -> None:
         if self._session is None:
@@ -467,21 +385,6 @@ class Checker:
                 return
 
 
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def _result(
-    url: str,
-    reason: str,
-    started: float,
-    status: int | None = None,
-    final_url: str | None = None,
-    detail: str | None = None,
-) -> CheckResult:
-    return CheckResult(url, REASON_OUTCOMES[reason], reason, status, _ms(started), final_url, detail)
-
-
 def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
     box: dict[str, Any] = {}
 
@@ -490,7 +393,7 @@ def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
             return await factory()
 
         try:
-            box["value"] = asyncio.run(main())
+            box["value"] = run_loop(main())
         except BaseException as exc:
             box["error"] = exc
 

@@ -12,10 +12,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from portal.crawlers.checker import Checker, CheckerConfig, CheckResult, FetchResult, Lookup, _result
 from portal.crawlers.guard import GuardError, Target, parse_target
+from portal.crawlers.results import CheckerConfig, CheckResult, FetchResult, Lookup, _result, run_loop
+
+if TYPE_CHECKING:
+    from portal.crawlers.checker import Checker
 
 DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -72,6 +75,8 @@ class _Dispatcher:
         self.results: collections.deque[CheckResult] = collections.deque()
         self.tasks: set[asyncio.Future[Any]] = set()
         self.reader: asyncio.Future[list[str]] | None = None
+        self.done: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.wake: asyncio.Future[None] | None = None
         self.exhausted = False
         self.queued = 0
         self.hosts_with_work = 0
@@ -154,6 +159,7 @@ class _Dispatcher:
             host.busy += 1
             task = asyncio.ensure_future(self.checker._run(url, full_text=False, limited=False, target=target))
             task.host, task.target, task.attempt = host, target, attempt  # type: ignore[attr-defined]
+            task.add_done_callback(self._done)
             self.tasks.add(task)
             self._wake(host, now)
 
@@ -195,34 +201,48 @@ class _Dispatcher:
         self.results.append(result)
         self._wake(host)
 
+    def _done(self, future: asyncio.Future[Any]) -> None:
+        self.done.append(future)
+        self._signal()
+
+    def _signal(self) -> None:
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+
     async def run(self) -> AsyncIterator[CheckResult]:
+        """Each finished check costs O(1): its task reports through a done-callback and one wake-up future."""
         loop = asyncio.get_running_loop()
         try:
             while True:
+                while self.done:
+                    future = self.done.popleft()
+                    if future is self.reader:
+                        self.reader = None
+                        self._take(future.result())
+                    elif future in self.tasks:
+                        self.tasks.discard(future)
+                        self._finished(future)
                 if self._wants_input():
                     self.reader = loop.run_in_executor(None, self._read)
+                    self.reader.add_done_callback(self._done)
                 self._dispatch()
                 while self.results:
                     yield self.results.popleft()
                 if self.exhausted and not self.tasks and not self.queued and self.reader is None:
                     return
-                waits: set[asyncio.Future[Any]] = set(self.tasks)
-                if self.reader is not None:
-                    waits.add(self.reader)
-                timeout = None
-                if self.waiting:
-                    timeout = max(0.0, min(h.not_before for h in self.waiting) - time.monotonic())
-                if not waits:
-                    await asyncio.sleep(timeout or 0)
+                if self.done:
                     continue
-                done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task is self.reader:
-                        self.reader = None
-                        self._take(task.result())
-                    else:
-                        self.tasks.discard(task)
-                        self._finished(task)
+                timer = None
+                if self.waiting:
+                    delay = max(0.0, min(h.not_before for h in self.waiting) - time.monotonic())
+                    timer = loop.call_later(delay, self._signal)
+                self.wake = loop.create_future()
+                try:
+                    await self.wake
+                finally:
+                    self.wake = None
+                    if timer is not None:
+                        timer.cancel()
         finally:
             pending = [*self.tasks, *([self.reader] if self.reader is not None else [])]
             for task in pending:
@@ -237,7 +257,18 @@ async def check_many(
     counters: SweepCounters | None = None,
     lookup: Lookup | None = None,
 ) -> AsyncIterator[CheckResult]:
-    """Check URLs host by host (see _Dispatcher), yielding results in completion order (memory stays flat)."""
+    """Check URLs host by host (see _Dispatcher), yielding results in completion order (memory stays flat).
+
+    With `config.processes` above 1 (and no test `lookup`) the hosts are shared out to worker processes
+    (portal.crawlers.shard) once the input reaches its SHARD_MIN_URLS."""
+    if config is not None and config.processes > 1 and lookup is None:
+        from portal.crawlers.shard import check_sharded
+
+        async for result in check_sharded(urls, config, counters):
+            yield result
+        return
+    from portal.crawlers.checker import Checker  # aiohttp: only where checks run
+
     async with Checker(config, lookup=lookup) as checker:
         async for result in _Dispatcher(checker, urls, counters or SweepCounters()).run():
             yield result
@@ -256,17 +287,34 @@ def check_urls(
 ) -> Iterator[CheckResult]:
     """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive.
     Setting `cancel` stops the checks in flight within a tenth of a second and ends the results."""
-    results: queue.Queue[Any] = queue.Queue(maxsize=1000)
+    results: queue.Queue[Any] = queue.Queue(maxsize=64)
     stop = threading.Event()
 
     async def pump() -> None:
+        loop = asyncio.get_running_loop()
+        batch: list[CheckResult] = []
+
+        def hand_over() -> None:
+            """The results of one turn of the loop cross to the caller's thread as one list."""
+            if not batch:
+                return
+            try:
+                results.put_nowait(batch[:])
+            except queue.Full:
+                loop.call_later(0.005, hand_over)
+                return
+            batch.clear()
+
         async for result in check_many(urls, config, counters=counters, lookup=lookup):
-            while True:
-                try:
-                    results.put_nowait(result)
-                    break
-                except queue.Full:
-                    await asyncio.sleep(0.005)
+            if not batch:
+                loop.call_soon(hand_over)
+            batch.append(result)
+            while len(batch) >= 1000:
+                await asyncio.sleep(0.005)
+        while batch:
+            hand_over()
+            if batch:
+                await asyncio.sleep(0.005)
 
     async def main() -> None:
         task = asyncio.ensure_future(pump())
@@ -280,7 +328,7 @@ def check_urls(
     def run() -> None:
         outcome: Any = _END
         try:
-            asyncio.run(main())
+            run_loop(main())
         except BaseException as exc:
             outcome = exc
         while not stop.is_set():
@@ -299,7 +347,7 @@ def check_urls(
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield from item
     finally:
         stop.set()
         thread.join(timeout=30)
