@@ -105,9 +105,9 @@ _ROWS_LOCK = threading.Lock()
 
 
 @bp.app_template_global()
-def result_rows(groups: list[ResultGroup], badges: dict, health_badge: Callable[[str], str], lang_vi: bool) -> Markup:
+def result_rows(groups: list[ResultGroup], macros: dict[str, Callable[..., str]], lang_vi: bool) -> Markup:
     """The search page's result rows: the page's hot loop, built here rather than in Jinja (a row costs a tenth).
-    `badges` are the level and sample badges the page's macros made; every value from the catalogue is escaped.
+    `macros` are the page's badge macros, called only for a row not kept; every value from the catalogue is escaped.
 
     The same procedure is a row of many different queries' pages, so a row's HTML is kept, known by all it
     shows: the language's words, the name and every service's id, level, health, sample flag and agency (the
@@ -124,7 +124,7 @@ def result_rows(groups: list[ResultGroup], badges: dict, health_badge: Callable[
             if held is not None:
                 _ROWS.move_to_end(key)
         if held is None:
-            held = (_result_row(group, words, badges, health_badge, lang_vi), agencies)
+            held = (_result_row(group, words, macros, lang_vi), agencies)
             with _ROWS_LOCK:
                 _ROWS[key] = held
                 if len(_ROWS) > _ROWS_KEPT:
@@ -133,8 +133,7 @@ def result_rows(groups: list[ResultGroup], badges: dict, health_badge: Callable[
     return Markup("".join(rows))  # noqa: S704 - every value is escaped in _result_row
 
 
-def _result_row(group: ResultGroup, words: dict[str, str], badges: dict, health_badge: Callable[[str], str],
-                lang_vi: bool) -> str:
+def _result_row(group: ResultGroup, words: dict[str, str], macros: dict[str, Callable[..., str]], lang_vi: bool) -> str:
     best = group.best
     name = escape(group.name)
     link = f'<a href="{words["services_url"]}/{best.id}">{_vi(group.name, lang_vi)}</a>'
@@ -149,11 +148,11 @@ def _result_row(group: ResultGroup, words: dict[str, str], badges: dict, health_
             meta += f' <span class="former-note">({words["now_part"]} {_vi(best.now_in, lang_vi)})</span>'
         elif best.former:
             meta += f' <span class="former-note">({words["merged"]})</span>'
-    marks = "".join(f"{badges[level]} " for level in group.levels)
+    marks = "".join(f"{macros['level_badge'](level)} " for level in group.levels)
     if group.agencies == 1:
-        marks += f"{health_badge(best.health)} "
+        marks += f"{macros['health_badge'](best.health)} "
     if best.is_sample:
-        marks += str(badges["sample"])
+        marks += str(macros["sample_badge"](best))
     picker = ""
     if group.agencies > 1:
         picker = (f'<form class="picker" method="get" action="{words["pick_url"]}">'
