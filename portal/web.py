@@ -182,6 +182,19 @@ def local_path() -> str:
     return "/" + quote(request.path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
 
 
+def _page_key() -> tuple:
+    """What every kept fragment of this request depends on: language, application root, signed in or not."""
+    if not has_request_context():
+        return (str(get_locale()), "", bool(current_user.is_authenticated))
+    environ = request.environ
+    found = environ.get("portal.page_key")
+    locale = get_locale()
+    if found is None or found[0] is not locale:
+        found = environ["portal.page_key"] = (locale, (str(locale), request.script_root,
+                                                       bool(current_user.is_authenticated)))
+    return found[1]
+
+
 QUERY_MARK = "\x00q\x00"  # where a kept fragment takes the words typed (NUL never reaches a page: it is refused)
 
 
@@ -221,12 +234,10 @@ def register_template_helpers(app: Flask) -> None:
         """A partial whose HTML depends only on the language, the sign-in state and `values` (the search box,
         the footer), rendered once per process and kept: every page shows it. A long list (the memoised agency
         and field options) is known by its identity, and kept alive with the HTML so that identity stays its own."""
-        signed_in = bool(current_user.is_authenticated)
-        root = request.script_root if has_request_context() else ""
         keyed = tuple(sorted(
             (k, ("list", id(v)) if len(v) > 16 else tuple(v)) if isinstance(v, list | tuple) else (k, v)
             for k, v in values.items()))
-        key = (name, str(get_locale()), root, signed_in, keyed)
+        key = (name, _page_key(), keyed)
         held = fragments.get(key)
         if held is None:
             html = Markup(app.jinja_env.get_template(name).render(current_user=current_user, **values))  # noqa: S704
