@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from portal.crawlers.guard import GuardError, Target, parse_target
 from portal.crawlers.results import CheckerConfig, CheckResult, FetchResult, Lookup, _result, run_loop
@@ -20,12 +20,6 @@ from portal.crawlers.results import CheckerConfig, CheckResult, FetchResult, Loo
 if TYPE_CHECKING:
     from portal.crawlers.checker import Checker
 
-DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_TRUTHY = frozenset({"1", "true", "yes", "on"})
-_READ_CHUNK = 65_536
-
-T = TypeVar("T")
 
 
 @dataclass
