@@ -34,6 +34,9 @@ def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if uri.startswith("sqlite"):  # a file cannot drop a connection: no "SELECT 1" before each request's queries
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                                                   "pool_pre_ping": False}
 
 
 def _select_locale() -> str:
