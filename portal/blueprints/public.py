@@ -24,30 +24,20 @@ from portal.services.search import QueryError, ServiceQuery, fields, parse_query
 from portal.services.search_groups import ResultGroup, search_groups
 
 bp = Blueprint("public", __name__)
-_ESCAPED: dict[tuple[int, str], tuple[list, list[tuple[str, str, str]]]] = {}
 
 
 @bp.app_template_global()
-def option_tags(options: list, selected: object = None, former_suffix: str = "", *, keep: bool = True) -> Markup:
-    """<option> tags of (value, label) or (value, label, current) items or strings, one marked selected. The search page
-    renders a hundred-odd options per request, so the escaped tags of a memoised list are kept (keyed by the
-    list object, which the memo hands out unchanged for minutes) and only the selection is added."""
-    key = (id(options), former_suffix)
-    cached = _ESCAPED.get(key)
-    if cached is None or cached[0] is not options:
-        tags = []
-        for item in options:
-            item = (item, item) if isinstance(item, str) else item
-            label = item[1] if len(item) < 3 or item[2] else f"{item[1]} ({former_suffix})"
-            tags.append((str(item[0]), f'<option value="{escape(item[0])}"', f">{escape(label)}</option>"))
-        cached = (options, tags)
-        if keep:  # a list built for this request only (keep=False) is not worth keeping
-            if len(_ESCAPED) > 64:
-                _ESCAPED.clear()
-            _ESCAPED[key] = cached
+def option_tags(options: list, selected: object = None, former_suffix: str = "") -> Markup:
+    """<option> tags of (value, label) or (value, label, current) items or strings, one marked selected (the search
+    form's hundred-odd agencies; the form is kept once rendered, see web.fragment)."""
     chosen = "" if selected is None else str(selected)
-    html = "".join(f"{head} selected{tail}" if value == chosen else head + tail for value, head, tail in cached[1])
-    return Markup(html)  # noqa: S704 - values and labels escaped above
+    tags = []
+    for item in options:
+        item = (item, item) if isinstance(item, str) else item
+        label = item[1] if len(item) < 3 or item[2] else f"{item[1]} ({former_suffix})"
+        mark = " selected" if str(item[0]) == chosen else ""
+        tags.append(f'<option value="{escape(item[0])}"{mark}>{escape(label)}</option>')
+    return Markup("".join(tags))  # noqa: S704 - values and labels escaped above
 
 
 _LABELS: dict[tuple[str, bool, str], str] = {}

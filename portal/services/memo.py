@@ -24,11 +24,6 @@ class TTLMemo(Generic[T]):
         self._values[key] = (now, value)
         return value
 
-    def peek(self, key: Hashable) -> T | None:
-        """The value held for `key`, fresh or not, without computing it."""
-        hit = self._values.get(key)
-        return None if hit is None else hit[1]
-
     def forget(self, key: Hashable) -> None:
         self._values.pop(key, None)
 

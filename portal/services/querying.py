@@ -194,7 +194,6 @@ class Vocabulary:
     forms: list[dict[str, str]]  # per name: folded word -> the word as the name spells it
     words: list[str]
     texts: list[str] = field(default_factory=list)  # per name: its folded words, " "-joined and padded
-    lowers: list[str] = field(default_factory=list)  # per name: lower case with diacritics
     by_length: list[int] = field(default_factory=list)  # name indexes, shorter (then commoner) first
     lower_texts: list[str] = field(default_factory=list)  # per name: its words with diacritics, joined and padded
     rank: list[int] = field(default_factory=list)  # per name: its place in the results' order (length, then name)
@@ -247,12 +246,11 @@ def vocabulary(session: Session) -> Vocabulary:
                 postings[key].add(i)
         texts = [" " + " ".join(query_tokens(folded)) + " " for _, folded, _ in names]
         by_length = sorted(range(len(names)), key=lambda n: (len(names[n][0]), -names[n][2]))
-        lowers = [lower_nfc(n[0]) for n in names]
         rank = [0] * len(names)
         for place, n in enumerate(sorted(range(len(names)), key=lambda n: (len(names[n][0]), names[n][0]))):
             rank[n] = place
-        return Vocabulary(names, dict(postings), forms, sorted(postings), texts, lowers, by_length,
-                          [" " + " ".join(query_tokens(lower)) + " " for lower in lowers], rank, latest)
+        return Vocabulary(names, dict(postings), forms, sorted(postings), texts, by_length,
+                          [" " + " ".join(query_tokens(lower_nfc(n[0]))) + " " for n in names], rank, latest)
 
     return _VOCABULARY.get(database_key(session), compute)
 

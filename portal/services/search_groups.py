@@ -4,13 +4,12 @@ today's agencies, then level 4. Pages over the distinct names without filters, e
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from typing import NamedTuple
 
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Agency
@@ -24,12 +23,8 @@ from portal.services.querying import (
     understand,
     vocabulary,
 )
-from portal.services.search import ServiceQuery, search_services
+from portal.services.search import PROCEDURE_CODE, ServiceQuery, search_services
 from portal.text import place_sort_key
-
-MAX_QUERY_CHARS = 500
-PROCEDURE_CODE = re.compile(r"^[12]\.\d{1,6}(\.[A-Za-z0-9]*)?$")
-_FTS = table("service_search", column("rowid"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +75,6 @@ class GroupService(NamedTuple):
         return self.agency.name
 
     @property
-    def agency_kind(self) -> str:
-        return self.agency.kind
-
-    @property
     def former(self) -> bool:
         return self.agency.former
 
@@ -118,11 +109,6 @@ class ResultGroup:
     def picker(self) -> list[GroupService]:
         """The services by agency name, for the province picker."""
         return sorted(self.services, key=lambda s: s.agency.order)
-
-    def picker_options(self, merged: str, level_3: str, level_4: str) -> list[tuple[int, str]]:
-        """(service id, "Agency (merged) · level") for the picker's <option>s."""
-        return [(s.id, f"{s.agency_name}{f' ({merged})' if s.former else ''} · {level_4 if s.level == 4 else level_3}")
-                for s in self.picker()]
 
 
 @dataclass
