@@ -126,3 +126,29 @@ def test_0006_keys_existing_addresses_and_reports_duplicates_without_dropping_an
         downgrade(revision="0005")
         assert "url_key" not in {c["name"] for c in inspect(db.engine).get_columns("services")}
         db.engine.dispose()
+
+
+def _page_index(engine) -> tuple[list[str], list[str]]:
+    index = next(i for i in inspect(engine).get_indexes("services") if i["name"] == "ix_services_active_name")
+    return index["column_names"], index.get("include_columns") or index.get("dialect_options", {}).get(
+        "postgresql_include", [])
+
+
+def test_the_results_page_reads_its_services_from_the_names_index_alone(empty_database_url, backend, tmp_path):
+    """Migrated or built from the models, the index on active names holds every column the page shows."""
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade()
+        migrated = _page_index(db.engine)
+        db.session.remove()
+        downgrade(revision="0011")
+        assert _page_index(db.engine) == (["name", "id"], [])
+        db.engine.dispose()
+    shown = ["level", "health", "is_sample", "agency_id"]
+    assert migrated == ((["name", "id"], shown) if backend == "postgresql" else (["name", "id", *shown], []))
+    if backend == "sqlite":
+        built = make_app(f"sqlite:///{tmp_path / 'built.db'}")
+        with built.app_context():
+            db.create_all()
+            assert _page_index(db.engine) == migrated
+            db.engine.dispose()
