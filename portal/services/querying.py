@@ -466,7 +466,8 @@ def best_partial_names(session: Session, terms: Terms, *, limit: int = 60) -> tu
             scores[name] += weight if name in typed else weight * SYNONYM_WEIGHT
     if not scores:
         return [], None
-    ranked = sorted(scores, key=lambda n: (-round(scores[n], 6), len(vocab.names[n][0]), vocab.names[n][0]))
+    ranked = heapq.nsmallest(limit, scores, key=lambda n: (-round(scores[n], 6), len(vocab.names[n][0]),
+                                                          vocab.names[n][0]))
     best = ranked[0]
     matched = tuple(seg for seg, hit in zip(terms.segments, hits, strict=True) if best in hit)
     return [vocab.names[n][0] for n in ranked[:limit]], spelled(vocab, Terms(matched, terms.prefix))
