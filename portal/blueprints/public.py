@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -89,37 +87,20 @@ def _row_words() -> dict[str, str]:
     return words
 
 
-_ROWS: OrderedDict[tuple, tuple[str, tuple]] = OrderedDict()
-_ROWS_KEPT = 4096
-_ROWS_LOCK = threading.Lock()
-
-
 @bp.app_template_global()
 def result_rows(groups: list[ResultGroup], macros: dict[str, Callable[..., str]], lang_vi: bool) -> Markup:
     """The search page's result rows: the page's hot loop, built here rather than in Jinja (a row costs a tenth).
-    `macros` are the page's badge macros, called only for a row not kept; every value from the catalogue is escaped.
-
-    The same procedure is a row of many different queries' pages, so a row's HTML is kept, known by all it
-    shows: the language's words, the name and every service's id, level, health, sample flag and agency (the
-    agency records themselves are kept with it, so their identity cannot be reused). Any change is a new key,
-    never a stale row."""
+    `macros` are the page's badge macros, called only for a row not built yet; every value from the catalogue
+    is escaped. A group is shared by every page showing the same services (search_groups keeps them, known by
+    all they show), so its row is kept with it, per language."""
     words = _row_words()
+    key = (id(words), lang_vi)  # the words of a language are kept for the process's life: their id is theirs
     rows = []
     for group in groups:
-        agencies = tuple(s.agency for s in group.services)
-        key = (id(words), lang_vi, group.name,
-               tuple((s.id, s.level, s.health, s.is_sample, id(s.agency)) for s in group.services))
-        with _ROWS_LOCK:
-            held = _ROWS.get(key)
-            if held is not None:
-                _ROWS.move_to_end(key)
-        if held is None:
-            held = (_result_row(group, words, macros, lang_vi), agencies)
-            with _ROWS_LOCK:
-                _ROWS[key] = held
-                if len(_ROWS) > _ROWS_KEPT:
-                    _ROWS.popitem(last=False)
-        rows.append(held[0])
+        row = group.kept.get(key)
+        if row is None:
+            row = group.kept[key] = _result_row(group, words, macros, lang_vi)
+        rows.append(row)
     return Markup("".join(rows))  # noqa: S704 - every value is escaped in _result_row
 
 

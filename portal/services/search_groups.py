@@ -4,7 +4,9 @@ today's agencies, then level 4. Pages over the distinct names without filters, e
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from typing import NamedTuple
@@ -83,12 +85,16 @@ class GroupService(NamedTuple):
         return self.agency.now_in if self.agency.former else None
 
 
-@dataclass
+@dataclass(eq=False)
 class ResultGroup:
-    """The services of one name (the same procedure across agencies), best first: today's agencies, level 4."""
+    """The services of one name (the same procedure across agencies), best first: today's agencies, level 4.
+
+    A group is kept and shared by every page that shows the same services (see _kept_group), so it is never
+    changed once made; `kept` holds what the page built from it (its row's HTML per language)."""
 
     name: str
     services: list[GroupService]
+    kept: dict = field(default_factory=dict, repr=False)
 
     @property
     def best(self) -> GroupService:
@@ -109,6 +115,35 @@ class ResultGroup:
     def picker(self) -> list[GroupService]:
         """The services by agency name, for the province picker."""
         return sorted(self.services, key=lambda s: s.agency.order)
+
+
+_GROUPS: OrderedDict[tuple, tuple[dict[int, GroupAgency], ResultGroup]] = OrderedDict()
+_GROUPS_KEPT = 4096
+_GROUPS_LOCK = threading.Lock()
+
+
+def _kept_group(agencies: dict[int, GroupAgency], rows: tuple[tuple, ...]) -> ResultGroup | None:
+    """The group of one name's services, rows of (id, name, level, health, is_sample, agency_id) in a fixed
+    order. The same procedure is a result of many different queries, so groups are kept, known by every row
+    and by the agency records they were made with (kept alongside, so their identity cannot be reused): any
+    change in what a page shows is a new key, never a stale group. None when an agency is not in `agencies`."""
+    key = (id(agencies), rows)
+    with _GROUPS_LOCK:
+        held = _GROUPS.get(key)
+        if held is not None:
+            _GROUPS.move_to_end(key)
+            return held[1]
+    try:
+        services = [GroupService(r[0], r[2], r[3], bool(r[4]), agencies[r[5]]) for r in rows]
+    except KeyError:
+        return None
+    services.sort(key=lambda s: (s.agency.former, -s.level, s.id))
+    group = ResultGroup(rows[0][1], services)
+    with _GROUPS_LOCK:
+        _GROUPS[key] = (agencies, group)
+        if len(_GROUPS) > _GROUPS_KEPT:
+            _GROUPS.popitem(last=False)
+    return group
 
 
 @dataclass
@@ -147,24 +182,28 @@ def _services_of_names(session: Session, names: list[str]) -> tuple[list[tuple],
     return [r for r in rows if r[0] is not None], next((r[5] for r in rows if r[0] is None), None)
 
 
-def _group_services(session: Session, names: list[str]) -> tuple[dict[str, list[GroupService]], int | None]:
-    """The active services of each name, best first, and the vocabulary's mark (see _services_of_names)."""
-    agencies = group_agencies(session)
-    rows, latest = _services_of_names(session, names)
-    found: dict[str, list[GroupService]] = {}
+def _groups_of(session: Session, rows: list[tuple], *, again: bool = True) -> dict[str, ResultGroup]:
+    """The groups of service rows (see _kept_group), by name; the agencies are read again when one was added
+    since the memo was filled."""
+    by_name: dict[str, list[tuple]] = {}
     for r in rows:
-        agency = agencies.get(r[5])
-        if agency is None:  # an agency added since the memo was filled
+        by_name.setdefault(r[1], []).append(r)
+    agencies = group_agencies(session)
+    found = {}
+    for name, held in by_name.items():
+        group = _kept_group(agencies, tuple(held))
+        if group is None and again:
             clear_agencies()
-            return _group_services(session, names)
-        found.setdefault(r[1], []).append(GroupService(r[0], r[2], r[3], bool(r[4]), agency))
-    for services in found.values():
-        services.sort(key=lambda s: (s.agency.former, -s.level, s.id))
-    return found, latest
+            return _groups_of(session, rows, again=False)
+        if group is not None:
+            found[name] = group
+    return found
 
 
 def clear_agencies() -> None:
     _AGENCIES.clear()
+    with _GROUPS_LOCK:
+        _GROUPS.clear()
 
 
 def _names_page(session: Session, query: ServiceQuery, skip: int) -> tuple[GroupPage | None, bool]:
@@ -183,8 +222,9 @@ def _names_page(session: Session, query: ServiceQuery, skip: int) -> tuple[Group
         if names:
             understanding.partial, understanding.terms = True, matched
             names_total = len(names)
-    found, mark = _group_services(session, names)
-    groups = [ResultGroup(n, found[n]) for n in names if n in found]
+    rows, mark = _services_of_names(session, names)
+    found = _groups_of(session, rows)
+    groups = [found[n] for n in names if n in found]
     if understanding.partial:
         total = sum(len(g.services) for g in groups)
     page = GroupPage(groups, total, names_total, query.page, query.per_page, query, understanding)
@@ -206,14 +246,7 @@ def search_groups(session: Session, query: ServiceQuery) -> GroupPage:
         if page is not None:
             return page
     page = search_services(session, query)
-    order = list(dict.fromkeys(s.name for s in page.items))
-    in_page: dict[str, list[GroupService]] = {}
-    agencies = group_agencies(session)
-    if any(s.agency_id not in agencies for s in page.items):
-        clear_agencies()
-        agencies = group_agencies(session)
-    for s in page.items:
-        in_page.setdefault(s.name, []).append(GroupService(s.id, s.level, s.health, s.is_sample, agencies[s.agency_id]))
-    groups = [ResultGroup(n, in_page[n]) for n in order]
+    found = _groups_of(session, [(s.id, s.name, s.level, s.health, s.is_sample, s.agency_id) for s in page.items])
+    groups = [found[n] for n in dict.fromkeys(s.name for s in page.items) if n in found]
     names = math.ceil(page.total / query.per_page) * query.per_page if page.total else 0
     return GroupPage(groups, page.total, names, page.page, page.per_page, query, page.understanding)
