@@ -14,17 +14,17 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request, session
-from flask_babel import get_locale
 from flask_login import current_user
 
 from portal.extensions import cache
+from portal.i18n import current_locale
 
 CACHEABLE_STATUSES = {200, 400, 404}
 
 
 def _key() -> str:
     digest = hashlib.sha256(request.full_path.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"page:{get_locale()}:{digest}"
+    return f"page:{current_locale()}:{digest}"
 
 
 def public_page(view: Callable) -> Callable:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal
 
+from portal.i18n import current_locale
 from portal.i18n import lazy_gettext as _l
 from portal.services import periods
 
 
 def _locale() -> str:
-    return str(get_locale() or "vi")
+    return str(current_locale() or "vi")
 
 
 _GROUPING = {"vi": ".", "en": ","}  # whole numbers as Babel writes them in the two languages, without Babel

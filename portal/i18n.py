@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context, request
-from flask_babel import LazyString, get_translations
+from flask import g, has_app_context, has_request_context, request
+from flask_babel import LazyString, get_locale, get_translations
 
 
 def _locale_held() -> Any:
     babel = g.get("_flask_babel")
     return getattr(babel, "babel_locale", None)
+
+
+def current_locale() -> Any:
+    """Flask-Babel's get_locale, read where Flask-Babel keeps it once chosen (a page asks a dozen times)."""
+    if has_app_context():
+        held = _locale_held()
+        if held is not None:
+            return held
+    return get_locale()
 
 
 def request_translations() -> Any:

@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Flask, abort, current_app, g, has_request_context, jsonify, render_template, request, session, url_for
-from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -17,8 +17,8 @@ from werkzeug.routing import IntegerConverter
 
 from config import Config, config_from_env, development_secret, normalise_database_url
 from portal.extensions import babel, db, login_manager
+from portal.i18n import current_locale, request_translations
 from portal.i18n import lazy_gettext as _l
-from portal.i18n import request_translations
 
 
 def load_config(app: Flask, config: type | dict[str, Any] | None) -> None:
@@ -188,10 +188,10 @@ def local_path() -> str:
 def _page_key() -> tuple:
     """What every kept fragment of this request depends on: language, application root, signed in or not."""
     if not has_request_context():
-        return (str(get_locale()), "", bool(current_user.is_authenticated))
+        return (str(current_locale()), "", bool(current_user.is_authenticated))
     environ = request.environ
     found = environ.get("portal.page_key")
-    locale = get_locale()
+    locale = current_locale()
     if found is None or found[0] is not locale:
         found = environ["portal.page_key"] = (locale, (str(locale), request.script_root,
                                                        bool(current_user.is_authenticated)))
@@ -251,13 +251,13 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["fragment"] = fragment
     app.jinja_env.globals["QUERY_MARK"] = QUERY_MARK
-    app.jinja_env.globals["page_locale"] = lambda: str(get_locale() or "vi")  # for macros imported without context
+    app.jinja_env.globals["page_locale"] = lambda: str(current_locale() or "vi")  # for macros imported without context
 
     nav_by_locale: dict[str, list[tuple[str, str]]] = {}
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
-        locale = str(get_locale() or "vi")
+        locale = str(current_locale() or "vi")
         items = nav_by_locale.get(locale)
         if items is None:
             items = nav_by_locale[locale] = [(endpoint, str(label)) for endpoint, label in nav

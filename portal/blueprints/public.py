@@ -6,13 +6,13 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.caching import public_page
 from portal.extensions import db
 from portal.formatting import healths, kinds
+from portal.i18n import current_locale
 from portal.i18n import lazy_gettext as _l
 from portal.models import Agency, Service, utcnow
 from portal.services import agencies as agency_service
@@ -76,7 +76,7 @@ _ROW_WORDS_DONE: dict[tuple[str, str], dict[str, str]] = {}
 def _row_words() -> dict[str, str]:
     """The result rows' words in the reader's language, escaped, and the addresses they link to; once per
     language (and application root)."""
-    key = (str(get_locale()), request.script_root)
+    key = (str(current_locale()), request.script_root)
     words = _ROW_WORDS_DONE.get(key)
     if words is None:
         words = {name: str(escape(str(label))) for name, label in _ROW_WORDS.items()}
