@@ -92,3 +92,22 @@ def test_whole_numbers_are_grouped_as_babel_groups_them(app, value):
         for locale in ("vi", "en"):
             with force_locale(locale):
                 assert number(value) == format_decimal(value, locale=locale)
+
+
+def test_a_filtered_search_shares_the_kept_groups_and_still_shows_health_as_it_is_now(client, db, catalogue):
+    first = page(client, "kết hôn", level="4")
+    assert "Đăng ký kết hôn" in first and "health-up" in first
+    service = db.session.execute(db.select(Service).where(Service.name == "Đăng ký kết hôn")).scalar_one()
+    service.health = "down"
+    db.session.commit()
+    again = page(client, "kết hôn", level="4")
+    assert "health-down" in again and "health-up" not in again
+    assert "health-down" in page(client, "kết hôn")  # the same group, unfiltered
+
+
+def test_a_renamed_agency_shows_in_the_kept_rows_once_its_record_is_read_again(client, db, catalogue):
+    assert ">Hà Nội</a>" in page(client, "kết hôn")
+    catalogue["hn"].name = "Thành phố Hà Nội"
+    db.session.commit()
+    clear_all()  # what the admin routes do after a change (and the memo's few minutes otherwise)
+    assert ">Thành phố Hà Nội</a>" in page(client, "kết hôn")
