@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -140,9 +141,9 @@ def _framing(status: int, headers: CIMultiDict[str]) -> tuple[int, int]:
     """(framing, length) of a response body to a GET."""
     if status in (204, 304) or 100 <= status < 200:
         return _NONE, 0
-    coding = headers.get("Transfer-Encoding")
-    if coding is not None:
-        last = coding.rsplit(",", 1)[-1].strip().lower()
+    codings = headers.getall("Transfer-Encoding", ())
+    if codings:
+        last = codings[-1].rsplit(",", 1)[-1].strip().lower()
         return (_CHUNKED, 0) if last == "chunked" else (_UNTIL_CLOSE, 0)
     lengths = headers.getall("Content-Length", ())
     if lengths:
@@ -497,9 +498,9 @@ class PlainClient:
 
     async def get(self, url: URL, host: str, port: int, addresses: Sequence[tuple[int, str]], request: bytes,
                   limit: int) -> Response:
-        """Send `request` (a whole GET) to host:port at the first of `addresses` that connects, or over an idle
-        connection; the response once its head has arrived. A reused connection that the server had already
-        closed is replaced once by a new one."""
+        """Send `request` (a whole GET) to host:port over an idle connection, or a new one to the first of
+        `addresses` that connects (IPv4 ones first); the response once its head has arrived. A reused connection
+        that the server had already closed is replaced once by a new one."""
         key = (host, port)
         conn = self._take(key)
         if conn is not None:
@@ -516,6 +517,8 @@ class PlainClient:
     async def _connect(self, key: tuple[str, int], host: str, port: int,
                        addresses: Sequence[tuple[int, str]]) -> _Connection:
         error: OSError | None = None
+        if len(addresses) > 1:
+            addresses = sorted(addresses, key=lambda answer: answer[0] != socket.AF_INET)
         try:
             async with asyncio.timeout(self.connect_timeout):
                 for family, address in addresses:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gzip
+import socket
 import subprocess
 import sys
 import time
@@ -349,3 +350,51 @@ def test_client_setting():
     assert CheckerConfig.from_env({}).client == "lean"
     with pytest.raises(ValueError, match="PORTAL_CHECK_CLIENT"):
         CheckerConfig.from_env({"PORTAL_CHECK_CLIENT": "curl"})
+
+
+def test_transfer_codings_over_two_headers(script, config):
+    server = script(always(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"
+                           b"Content-Encoding: gzip\r\n\r\n" + chunked(gzip.compress(PAGE), 16)))
+    page = fetch(server.url + "/", config)
+    assert (page.check.reason, page.body) == ("ok", PAGE)
+
+
+def _answers(*addresses: str) -> Callable[[str, int, int], list]:
+    calls: list[str] = []
+
+    def lookup(host: str, port: int, _family: int) -> list:
+        calls.append(host)
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in addresses]
+
+    lookup.calls = calls  # type: ignore[attr-defined]
+    return lookup
+
+
+def test_a_name_is_looked_up_once_and_an_unreachable_answer_skipped(script, config):
+    server = script(always(ok_response()))
+    port = server.url.rsplit(":", 1)[1]
+    lookup = _answers("::1", "127.0.0.1")
+
+    async def run() -> list[CheckResult]:
+        urls = iter([f"http://portal.example:{port}/{i}" for i in range(5)])
+        return [r async for r in check_many(urls, dataclasses.replace(config, processes=1), lookup=lookup)]
+
+    results = asyncio.run(run())
+    assert {r.reason for r in results} == {"ok"}
+    assert lookup.calls == ["portal.example"]  # type: ignore[attr-defined]
+    assert f"Host: portal.example:{port}" in server.requests[0].decode()
+
+
+def test_a_name_with_a_private_answer_is_blocked(script):
+    server = script(always(ok_response()))
+    port = server.url.rsplit(":", 1)[1]
+
+    async def run() -> list[CheckResult]:
+        config = CheckerConfig(connect_timeout=1, read_timeout=1, deadline=2, processes=1)
+        return [r async for r in check_many([f"http://portal.example:{port}/"], config,
+                                            lookup=_answers("203.0.113.9", "127.0.0.1"))]
+
+    [result] = asyncio.run(run())
+    assert (result.reason, result.http_status) == ("blocked_address", None)
+    assert server.connections == 0
