@@ -300,8 +300,8 @@ class Checker:
         """One GET of a hop, without following redirects: the lean client for http://, else aiohttp."""
         cookie = "; ".join(f"{k}={v}" for k, v in jar.items()) if jar else None
         if self._plain is not None and target.scheme == "http":
-            if target.ip is not None:  # vetted by parse_target
-                addresses = [(socket.AF_INET6 if target.ip.version == 6 else socket.AF_INET, str(target.ip))]
+            if target.ip is not None:  # vetted by parse_target; the host is the address's canonical spelling
+                addresses = [(socket.AF_INET6 if target.ip.version == 6 else socket.AF_INET, target.host)]
             else:
                 assert self._lookups is not None  # noqa: S101 - set by __aenter__
                 addresses = await self._lookups.resolve(target.host, target.port)
@@ -333,8 +333,8 @@ class Checker:
         seen: set[tuple[str, frozenset[tuple[str, str]]]] = set()
         for hop in itertools.count():
             url = current.url.with_fragment(None)
-            if current.ip is not None and current.ip.version == 4 and url.raw_host != str(current.ip):
-                url = url.with_host(str(current.ip))
+            if current.ip is not None and current.ip.version == 4 and url.raw_host != current.host:
+                url = url.with_host(current.host)  # a numeric spelling (2130706433, 0x7f.1) as a dotted quad
             jar = cookies.setdefault(current.host, {})
             key = (str(url), frozenset(jar.items()))
             if key in seen:
