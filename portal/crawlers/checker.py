@@ -22,7 +22,7 @@ from yarl import URL
 
 from portal.crawlers.guard import BlockedAddressError, GuardError, Target, parse_target, resolve_host
 from portal.crawlers.pagetext import CLASSIFY_LIMIT, classify, decode_body
-from portal.crawlers.plainhttp import PlainClient
+from portal.crawlers.plainhttp import Expiry, PlainClient
 from portal.crawlers.results import (
     DEFAULT_USER_AGENT,
     CheckerConfig,
@@ -221,6 +221,7 @@ class Checker:
         self._plain: PlainClient | None = None
         self._session: Any = None
         self._global: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._hosts = _HostLimiter(self.config.per_host)
         cfg = self.config
         self._request_tail = (f"User-Agent: {cfg.user_agent}\r\nAccept: {ACCEPT}\r\nAccept-Language: {ACCEPT_LANGUAGE}"
@@ -228,6 +229,7 @@ class Checker:
 
     async def __aenter__(self) -> Checker:
         cfg = self.config
+        self._loop = asyncio.get_running_loop()
         self._lookups = VettedLookups(cfg.allow_private, min(cfg.connect_timeout, cfg.deadline), self._lookup)
         if cfg.client == "lean":
             self._plain = PlainClient(cfg.connect_timeout, cfg.read_timeout, idle_per_origin=cfg.per_host,
@@ -285,7 +287,7 @@ class Checker:
         """Fetch within the deadline: when it started, or None when it failed (`fetched.check` then says why)."""
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self.config.deadline):
+            async with Expiry(self._loop, self.config.deadline):
                 await self._follow(target, fetched, full_text)
         except Exception as exc:
             reason, detail = _exception_reason(exc)

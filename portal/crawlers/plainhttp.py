@@ -48,6 +48,39 @@ class ConnectTimeout(TimeoutError):
     """The TCP connection was not made within the connect timeout."""
 
 
+class Expiry:
+    """asyncio.timeout(delay) for the task running on `loop`, without its look-ups of the running loop (a getpid
+    system call each, twice per check): the task is cancelled after `delay` seconds and TimeoutError raised."""
+
+    __slots__ = ("_loop", "_delay", "_task", "_handle", "expired")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
+        self._loop = loop
+        self._delay = delay
+        self._task: asyncio.Task[Any] | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self.expired = False
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self._task is not None:
+            self._task.cancel()
+
+    async def __aenter__(self) -> Expiry:
+        self._task = asyncio.current_task(self._loop)
+        if self._task is None:
+            raise RuntimeError("Expiry used outside a task")
+        self._handle = self._loop.call_at(self._loop.time() + self._delay, self._expire)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        if self.expired and exc_type is asyncio.CancelledError and self._task is not None:
+            if self._task.uncancel() == 0:  # cancelled by this expiry only, not also from outside
+                raise TimeoutError from exc
+
+
 class Decoder:
     """Content-Encoding decoder whose output per call is capped (gzip bombs stay small)."""
 
@@ -520,7 +553,7 @@ class PlainClient:
         if len(addresses) > 1:
             addresses = sorted(addresses, key=lambda answer: answer[0] != socket.AF_INET)
         try:
-            async with asyncio.timeout(self.connect_timeout):
+            async with Expiry(self.loop, self.connect_timeout):
                 for family, address in addresses:
                     try:
                         _transport, conn = await self.loop.create_connection(

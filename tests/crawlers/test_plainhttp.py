@@ -398,3 +398,28 @@ def test_a_name_with_a_private_answer_is_blocked(script):
     [result] = asyncio.run(run())
     assert (result.reason, result.http_status) == ("blocked_address", None)
     assert server.connections == 0
+
+
+def test_expiry_raises_timeout_but_lets_an_outer_cancel_through():
+    from portal.crawlers.plainhttp import Expiry
+
+    async def run() -> tuple[bool, bool]:
+        loop = asyncio.get_running_loop()
+        with pytest.raises(TimeoutError):
+            async with Expiry(loop, 0.01):
+                await asyncio.sleep(1)
+
+        async def inner() -> None:
+            async with Expiry(loop, 5):
+                await asyncio.sleep(1)
+
+        task = asyncio.ensure_future(inner())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with Expiry(loop, 0.5) as quick:
+            await asyncio.sleep(0.01)
+        return quick.expired, task.cancelled()
+
+    assert asyncio.run(run()) == (False, True)
