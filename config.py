@@ -157,6 +157,7 @@ class Config:
     PORTAL_CHECK_DEADLINE = _float("PORTAL_CHECK_DEADLINE", None, 0.001)
     PORTAL_CHECK_SLOW_MS = _int("PORTAL_CHECK_SLOW_MS", None, 1)
     PORTAL_CHECK_PROCESSES = _int("PORTAL_CHECK_PROCESSES", None, 1)
+    PORTAL_CHECK_CLIENT = _choice("PORTAL_CHECK_CLIENT", "lean", ("lean", "aiohttp"))
     # Operations
     PORTAL_MONITOR = _choice("PORTAL_MONITOR", "on", ("on", "off"))
     PORTAL_LOG_FORMAT = _choice("PORTAL_LOG_FORMAT", "plain", ("plain", "json"))

@@ -11,7 +11,7 @@ from typing import IO
 
 import click
 
-from portal.crawlers.dispatch import check_urls
+from portal.crawlers.dispatch import check_url_batches
 from portal.crawlers.results import CheckerConfig
 
 
@@ -59,16 +59,19 @@ def check_command(urls: tuple[str, ...], url_file: IO[str] | None, as_json: bool
     counts: Counter[str] = Counter()
     if not as_json:
         click.echo(f"{'OUTCOME':<9} {'REASON':<18} {'HTTP':>4} {'MS':>7}  URL")
-    for result in check_urls(_all_urls(urls, url_file), config):
-        counts[result.outcome] += 1
-        if as_json:
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
-            continue
-        status = "-" if result.http_status is None else str(result.http_status)
-        where = result.url
-        if result.final_url and result.final_url != result.url:
-            where += f" -> {result.final_url}"
-        click.echo(f"{result.outcome:<9} {result.reason:<18} {status:>4} {result.elapsed_ms:>7}  {where}")
+    for batch in check_url_batches(_all_urls(urls, url_file), config):
+        lines = []
+        for result in batch:
+            counts[result.outcome] += 1
+            if as_json:
+                lines.append(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+                continue
+            status = "-" if result.http_status is None else str(result.http_status)
+            where = result.url
+            if result.final_url and result.final_url != result.url:
+                where += f" -> {result.final_url}"
+            lines.append(f"{result.outcome:<9} {result.reason:<18} {status:>4} {result.elapsed_ms:>7}  {where}\n")
+        click.echo("".join(lines), nl=False)  # one write a batch: results still stream as they arrive
     if not as_json:
         total = sum(counts.values())
         click.echo(

@@ -1,4 +1,7 @@
-"""Availability checker: guarded, bounded, polite GETs on aiohttp, with verdicts from the check-reason vocabulary."""
+"""Availability checker: guarded, bounded, polite GETs with verdicts from the check-reason vocabulary.
+
+Plain http:// goes through the lean client (portal.crawlers.plainhttp); https://, and everything when
+PORTAL_CHECK_CLIENT=aiohttp, through aiohttp (portal.crawlers.aioclient, imported only when first needed)."""
 
 from __future__ import annotations
 
@@ -8,18 +11,18 @@ import email.utils
 import itertools
 import socket
 import ssl
+import sys
 import threading
 import time
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict
 from yarl import URL
 
 from portal.crawlers.guard import BlockedAddressError, GuardError, Target, parse_target, resolve_host
 from portal.crawlers.pagetext import CLASSIFY_LIMIT, classify, decode_body
+from portal.crawlers.plainhttp import Expiry, PlainClient
 from portal.crawlers.results import (
     DEFAULT_USER_AGENT,
     CheckerConfig,
@@ -33,7 +36,9 @@ from portal.crawlers.results import (
 from portal.vocabulary import NETWORK_REASONS
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_READ_CHUNK = 65_536
+ACCEPT = "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8"
+ACCEPT_LANGUAGE = "vi,en;q=0.5"
+ACCEPT_ENCODING = "gzip, deflate"
 
 T = TypeVar("T")
 
@@ -54,11 +59,11 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
             future.set_exception(value)
 
 
-class GuardedResolver(AbstractResolver):
-    """aiohttp resolver whose only answers are addresses the guard has vetted (one lookup, no rebinding).
+class VettedLookups:
+    """Addresses the guard has vetted, one lookup per host for the lookups' life (a sweep): no rebinding.
 
-    Each host is looked up once for the resolver's life (a sweep); the system lookup runs in a daemon
-    thread, at most `max_lookups` at a time, and is given up after `timeout` seconds (`dns_error`)."""
+    The system lookup runs in a daemon thread, at most `max_lookups` at a time, and is given up after
+    `timeout` seconds (`dns_error`). Both HTTP clients of a checker connect only to these answers."""
 
     def __init__(self, allow_private: bool, timeout: float = 5.0, lookup: Lookup | None = None,
                  max_lookups: int = 16) -> None:
@@ -93,9 +98,8 @@ class GuardedResolver(AbstractResolver):
                     socket.EAI_AGAIN, f"no answer from the resolver for {host} within {self.timeout:g} s"
                 ) from None
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_UNSPEC) -> list[tuple[int, str]]:
+        """(family, address) pairs of a host; socket.gaierror or BlockedAddressError as resolve_host raises."""
         key = (host, int(family))
         pending = self._cache.get(key)
         if pending is None:
@@ -103,20 +107,9 @@ class GuardedResolver(AbstractResolver):
                 resolve_host(host, port, self.allow_private, family, self._threaded)
             )
             pending.add_done_callback(lambda f: f.cancelled() or f.exception())
-        answers = await asyncio.shield(pending)
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=fam,
-                proto=socket.IPPROTO_TCP,
-                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
-            )
-            for fam, address in answers
-        ]
+        return await asyncio.shield(pending)
 
-    async def close(self) -> None:
+    def close(self) -> None:
         for pending in self._cache.values():
             pending.cancel()
         self._cache.clear()
@@ -144,72 +137,32 @@ class _HostLimiter:
                 del self._slots[key]
 
 
-class _Decoder:
-    """Content-Encoding decoder whose output per call is capped (gzip bombs stay small)."""
-
-    def __init__(self, encoding: str) -> None:
-        self.kind = encoding
-        self._z: Any = None
-        self._first = True
-        if encoding in ("gzip", "x-gzip"):
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._z = zlib.decompressobj(zlib.MAX_WBITS)
-
-    @property
-    def active(self) -> bool:
-        return self._z is not None
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        """Decompress at most `room` bytes out of `data`; input beyond that is dropped."""
-        if self._first and self.kind == "deflate":
-            self._first = False
-            try:
-                return self._z.decompress(data, room)
-            except zlib.error:
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-        out = self._z.decompress(data, room)
-        while self._z.eof and self._z.unused_data and len(out) < room and self.kind != "deflate":
-            rest = self._z.unused_data
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out += self._z.decompress(rest, room - len(out))
-        return out
-
-
-async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """Read at most `limit` decoded bytes; True when the body was longer (connection then closed)."""
-    decoder = _Decoder(resp.headers.get("Content-Encoding", "").strip().lower())
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        raw = await resp.content.read(_READ_CHUNK)
-        if not raw:
-            return b"".join(chunks), False
-        data = decoder.feed(raw, limit + 1 - total) if decoder.active else raw
-        total += len(data)
-        chunks.append(data)
-        if total > limit:
-            return b"".join(chunks)[:limit], True
-
-
 def _exception_reason(exc: BaseException) -> tuple[str, str]:
     detail = f"{type(exc).__name__}: {exc}".strip()
     if isinstance(exc, GuardError):
         return exc.reason, str(exc)
     if isinstance(exc, TooManyRedirects):
         return "too_many_redirects", str(exc)
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, BlockedAddressError):
-                return "blocked_address", str(cause)
-            cause = cause.__cause__ or getattr(cause, "os_error", None)
-            if cause is exc:
-                break
+    if isinstance(exc, BlockedAddressError):
+        return "blocked_address", str(exc)
+    if isinstance(exc, socket.gaierror):
         return "dns_error", detail
-    if isinstance(exc, aiohttp.InvalidURL):
-        return "invalid_url", detail
-    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError | ssl.CertificateError):
+    aiohttp = sys.modules.get("aiohttp")  # its errors exist only once it is imported
+    if aiohttp is not None:
+        if isinstance(exc, aiohttp.ClientConnectorDNSError):
+            cause: BaseException | None = exc
+            while cause is not None:
+                if isinstance(cause, BlockedAddressError):
+                    return "blocked_address", str(cause)
+                cause = cause.__cause__ or getattr(cause, "os_error", None)
+                if cause is exc:
+                    break
+            return "dns_error", detail
+        if isinstance(exc, aiohttp.InvalidURL):
+            return "invalid_url", detail
+        if isinstance(exc, aiohttp.ClientSSLError):
+            return "tls_error", detail
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return "tls_error", detail
     if isinstance(exc, TimeoutError):
         return "timeout", detail
@@ -241,50 +194,58 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
+class Response(Protocol):
+    """What a hop needs of a response, from either client."""
+
+    status: int
+    url: URL
+    headers: CIMultiDict[str]
+
+    @property
+    def charset(self) -> str | None: ...
+
+    def cookies(self) -> list[tuple[str, str]]: ...
+
+    async def read(self) -> tuple[bytes, bool]: ...
+
+    def release(self) -> None: ...
+
+
 class Checker:
-    """One shared keep-alive session with global and per-host limits; use as an async context manager."""
+    """Shared keep-alive connections with global and per-host limits; use as an async context manager."""
 
     def __init__(self, config: CheckerConfig | None = None, *, lookup: Lookup | None = None) -> None:
         self.config = config or CheckerConfig()
         self._lookup = lookup
-        self._session: aiohttp.ClientSession | None = None
+        self._lookups: VettedLookups | None = None
+        self._plain: PlainClient | None = None
+        self._session: Any = None
         self._global: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._hosts = _HostLimiter(self.config.per_host)
+        cfg = self.config
+        self._request_tail = (f"User-Agent: {cfg.user_agent}\r\nAccept: {ACCEPT}\r\nAccept-Language: {ACCEPT_LANGUAGE}"
+                              f"\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\n").encode("utf-8", "surrogateescape")
 
     async def __aenter__(self) -> Checker:
         cfg = self.config
-        # aiohttp's own verifying context (made when it is imported) unless a CA file is given: one less to build
-        context: ssl.SSLContext | bool = ssl.create_default_context(cafile=cfg.ca_file) if cfg.ca_file else True
-        connector = aiohttp.TCPConnector(
-            limit=cfg.concurrency,
-            limit_per_host=cfg.per_host,
-            resolver=GuardedResolver(cfg.allow_private, min(cfg.connect_timeout, cfg.deadline), self._lookup),
-            ttl_dns_cache=30,
-            ssl=context,
-            keepalive_timeout=30,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            timeout=aiohttp.ClientTimeout(
-                total=None, connect=None, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout
-            ),
-            headers={
-                "User-Agent": cfg.user_agent,
-                "Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8",
-                "Accept-Language": "vi,en;q=0.5",
-                "Accept-Encoding": "gzip, deflate",
-            },
-            trust_env=False,
-        )
+        self._loop = asyncio.get_running_loop()
+        self._lookups = VettedLookups(cfg.allow_private, min(cfg.connect_timeout, cfg.deadline), self._lookup)
+        if cfg.client == "lean":
+            self._plain = PlainClient(cfg.connect_timeout, cfg.read_timeout, idle_per_origin=cfg.per_host,
+                                      idle_total=cfg.concurrency)
         self._global = asyncio.Semaphore(cfg.concurrency)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self._plain is not None:
+            self._plain.close()
+            self._plain = None
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._lookups is not None:
+            self._lookups.close()
 
     async def check(self, url: str) -> CheckResult:
         return (await self._run(url, full_text=False)).check
@@ -326,7 +287,7 @@ class Checker:
         """Fetch within the deadline: when it started, or None when it failed (`fetched.check` then says why)."""
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self.config.deadline):
+            async with Expiry(self._loop, self.config.deadline):
                 await self._follow(target, fetched, full_text)
         except Exception as exc:
             reason, detail = _exception_reason(exc)
@@ -337,8 +298,36 @@ class Checker:
             return None
         return started
 
-    async def _follow(self, target: Target, fetched: FetchResult, full_text: bool) -> None:
+    async def _send(self, target: Target, url: URL, jar: dict[str, str]) -> Response:
+        """One GET of a hop, without following redirects: the lean client for http://, else aiohttp."""
+        cookie = "; ".join(f"{k}={v}" for k, v in jar.items()) if jar else None
+        if self._plain is not None and target.scheme == "http":
+            if target.ip is not None:  # vetted by parse_target; the host is the address's canonical spelling
+                addresses = [(socket.AF_INET6 if target.ip.version == 6 else socket.AF_INET, target.host)]
+            else:
+                assert self._lookups is not None  # noqa: S101 - set by __aenter__
+                addresses = await self._lookups.resolve(target.host, target.port)
+            host = url.raw_host or target.host
+            if ":" in host:
+                host = f"[{host}]"
+            if target.port != 80:
+                host = f"{host}:{target.port}"
+            head = f"GET {url.raw_path_qs or '/'} HTTP/1.1\r\nHost: {host}\r\n"
+            if cookie:
+                head += f"Cookie: {cookie}\r\n"
+            request = head.encode("utf-8", "surrogateescape") + self._request_tail + b"\r\n"
+            return await self._plain.get(url, target.host, target.port, addresses, request, self.config.max_body)
         if self._session is None:
+            from portal.crawlers.aioclient import open_session
+
+            assert self._lookups is not None  # noqa: S101 - set by __aenter__
+            self._session = open_session(self.config, self._lookups)
+        from portal.crawlers.aioclient import get
+
+        return await get(self._session, url, cookie, self.config.max_body)
+
+    async def _follow(self, target: Target, fetched: FetchResult, full_text: bool) -> None:
+        if self._lookups is None:
             raise RuntimeError("Checker used outside 'async with'")
         cfg = self.config
         current = target
@@ -346,22 +335,21 @@ class Checker:
         seen: set[tuple[str, frozenset[tuple[str, str]]]] = set()
         for hop in itertools.count():
             url = current.url.with_fragment(None)
-            if current.ip is not None and current.ip.version == 4 and url.raw_host != str(current.ip):
-                url = url.with_host(str(current.ip))
+            if current.ip is not None and current.ip.version == 4 and url.raw_host != current.host:
+                url = url.with_host(current.host)  # a numeric spelling (2130706433, 0x7f.1) as a dotted quad
             jar = cookies.setdefault(current.host, {})
             key = (str(url), frozenset(jar.items()))
             if key in seen:
                 raise TooManyRedirects(f"redirect loop back to {url}")
             seen.add(key)
-            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else None
-            async with self._session.get(url, allow_redirects=False, headers=headers) as resp:
+            resp = await self._send(current, url, jar)
+            try:
                 fetched.http_status = resp.status
                 fetched.final_url = str(resp.url)
-                for name, morsel in resp.cookies.items():
-                    jar[name] = morsel.value
+                for name, value in resp.cookies():
+                    jar[name] = value
                 location = resp.headers.get("Location")
                 if resp.status in REDIRECT_STATUSES and location:
-                    resp.release()
                     if hop >= cfg.max_redirects:
                         raise TooManyRedirects(f"more than {cfg.max_redirects} redirects")
                     try:
@@ -373,16 +361,15 @@ class Checker:
                 fetched.headers = resp.headers
                 fetched.content_type = resp.headers.get("Content-Type")
                 if resp.status in (404, 410, 429) and not full_text:
-                    resp.release()
                     return
-                body, truncated = await _read_body(resp, cfg.max_body)
-                if truncated:
-                    resp.close()
+                body, _truncated = await resp.read()
                 fetched.body = body
                 fetched.text, fetched.encoding = decode_body(
                     body, resp.charset, None if full_text else CLASSIFY_LIMIT
                 )
                 return
+            finally:
+                resp.release()
 
 
 def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:

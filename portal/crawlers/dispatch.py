@@ -281,6 +281,21 @@ def check_urls(
 ) -> Iterator[CheckResult]:
     """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive.
     Setting `cancel` stops the checks in flight within a tenth of a second and ends the results."""
+    batches = check_url_batches(urls, config, counters=counters, lookup=lookup, cancel=cancel)
+    with contextlib.closing(batches):
+        for batch in batches:
+            yield from batch
+
+
+def check_url_batches(
+    urls: Iterable[str],
+    config: CheckerConfig | None = None,
+    *,
+    counters: SweepCounters | None = None,
+    lookup: Lookup | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[list[CheckResult]]:
+    """check_urls in the lists that cross from the event loop's thread: the results of one turn of its loop."""
     results: queue.Queue[Any] = queue.Queue(maxsize=64)
     stop = threading.Event()
 
@@ -341,7 +356,7 @@ def check_urls(
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield from item
+            yield item
     finally:
         stop.set()
         thread.join(timeout=30)

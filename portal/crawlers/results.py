@@ -14,6 +14,7 @@ from portal.vocabulary import REASON_OUTCOMES
 
 DEFAULT_USER_AGENT = "CongDichVuCongBot/0.1 (+https://dichvucong.example/about/crawler)"
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
+CLIENTS = ("lean", "aiohttp")
 
 T = TypeVar("T")
 
@@ -37,11 +38,13 @@ class CheckerConfig:
     host_failures: int = 3
     window: int = 50_000
     processes: int = field(default_factory=lambda: default_processes())
+    client: str = "lean"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, Any]) -> CheckerConfig:
-        """Read the PORTAL_CHECK_*, PORTAL_ALLOW_PRIVATE_ADDRESSES and PORTAL_CONTACT_URL settings from a
-        mapping: the environment's strings, or the application's settings (numbers; None for unset)."""
+        """Read the PORTAL_CHECK_* (PORTAL_CHECK_CLIENT: lean or aiohttp), PORTAL_ALLOW_PRIVATE_ADDRESSES and
+        PORTAL_CONTACT_URL settings from a mapping: the environment's strings, or the application's settings
+        (numbers; None for unset)."""
         config = cls()
         numbers: dict[str, tuple[str, Callable[[str], Any]]] = {
             "PORTAL_CHECK_CONCURRENCY": ("concurrency", int),
@@ -66,6 +69,11 @@ class CheckerConfig:
             if value <= 0:
                 raise ValueError(f"{variable} must be positive, got {raw!r}")
             setattr(config, attribute, value)
+        client = str(environ.get("PORTAL_CHECK_CLIENT") or "").strip().lower()
+        if client:
+            if client not in CLIENTS:
+                raise ValueError(f"PORTAL_CHECK_CLIENT={client!r} is not one of {', '.join(CLIENTS)}")
+            config.client = client
         allow = str(environ.get("PORTAL_ALLOW_PRIVATE_ADDRESSES") or "").strip().lower()
         config.allow_private = allow in _TRUTHY
         contact = str(environ.get("PORTAL_CONTACT_URL") or "").strip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import itertools
 import json
 import os
@@ -223,6 +224,7 @@ async def _work(config: CheckerConfig) -> None:
 def main() -> None:
     """Run as a check worker: the configuration on the first input line, then URLs until end of input."""
     config = CheckerConfig(**json.loads(sys.stdin.readline()))
+    gc.freeze()  # the modules' objects: no cyclic collection walks them again during the checks
     run_loop(_work(config))
 
 
