@@ -286,12 +286,14 @@ class Checker:
     async def _attempt(self, url: str, target: Target, fetched: FetchResult, full_text: bool) -> float | None:
         """Fetch within the deadline: when it started, or None when it failed (`fetched.check` then says why)."""
         started = time.monotonic()
+        expiry = Expiry(self._loop, self.config.deadline)
         try:
-            async with Expiry(self._loop, self.config.deadline):
+            async with expiry:
                 await self._follow(target, fetched, full_text)
         except Exception as exc:
             reason, detail = _exception_reason(exc)
-            if isinstance(exc, TimeoutError) and time.monotonic() - started >= self.config.deadline:
+            # the deadline's own timer said so (the loop's clock may run a little behind time.monotonic)
+            if isinstance(exc, TimeoutError) and expiry.expired:
                 detail = f"deadline of {self.config.deadline:g} s exceeded"
             fetched.host_fault = _host_wide(exc, reason, fetched)
             fetched.check = _result(url, reason, started, fetched.http_status, fetched.final_url, detail=detail)
