@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := portal:create_app
 
-.PHONY: run test lint install translations translations-update bench clean
+.PHONY: run test lint install bytecode translations translations-update bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed translations
+install: $(VENV)/.installed translations bytecode
+
+## bytecode: compile the project's modules, as a wheel install does; an editable install leaves it to the first
+## import, and where PYTHONDONTWRITEBYTECODE is set every process (each check worker) compiles them again
+bytecode: $(VENV)/.installed
+	$(PY) -m compileall -q portal config.py wsgi.py
 
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
