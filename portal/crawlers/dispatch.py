@@ -1,5 +1,6 @@
 """Checks scheduled per host: a bounded window of the input, a queue per host, round-robin over hosts with a free
-slot, Retry-After waits, adaptive per-host limits and host-wide failures inferred (`check_many`, `check_urls`)."""
+slot, Retry-After waits, adaptive per-host limits and host-wide failures inferred (`check_many`, `check_urls`;
+`fetch_pages` for whole pages)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from portal.crawlers.guard import GuardError, Target, parse_target
 from portal.crawlers.results import CheckerConfig, CheckResult, FetchResult, Lookup, _result, run_loop
 
 if TYPE_CHECKING:
     from portal.crawlers.checker import Checker
+
+T = TypeVar("T")
 
 
 
@@ -58,15 +61,17 @@ class _Dispatcher:
     (halved when its answers slow down or fail, grown by one per window of good answers), waits out a
     `Retry-After`, and after `host_failures` host-wide failures in a row its remaining URLs are inferred."""
 
-    def __init__(self, checker: Checker, urls: Iterable[str], counters: SweepCounters) -> None:
+    def __init__(self, checker: Checker, urls: Iterable[str], counters: SweepCounters, *,
+                 full_text: bool = False) -> None:
         self.checker = checker
+        self.full_text = full_text
         self.cfg = checker.config
         self.source = iter(urls)
         self.counters = counters
         self.hosts: dict[tuple[str, int], _Host] = {}
         self.runnable: collections.deque[_Host] = collections.deque()
         self.waiting: set[_Host] = set()
-        self.results: collections.deque[CheckResult] = collections.deque()
+        self.results: collections.deque[Any] = collections.deque()
         self.tasks: set[asyncio.Future[Any]] = set()
         self.reader: asyncio.Future[list[str]] | None = None
         self.done: collections.deque[asyncio.Future[Any]] = collections.deque()
@@ -93,7 +98,7 @@ class _Dispatcher:
             try:
                 target = parse_target(url, allow)
             except GuardError as exc:
-                self.results.append(_result(url, exc.reason, time.monotonic(), detail=str(exc)))
+                self._answer(_result(url, exc.reason, time.monotonic(), detail=str(exc)))
                 continue
             key = (target.host, target.port)
             host = self.hosts.get(key)
@@ -101,7 +106,7 @@ class _Dispatcher:
                 name = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
                 host = self.hosts[key] = _Host(name, float(self.cfg.per_host))
             if host.failed is not None:
-                self.results.append(self._inferred(host, url))
+                self._answer(self._inferred(host, url))
                 continue
             if not host.queue:
                 self.hosts_with_work += 1
@@ -124,8 +129,13 @@ class _Dispatcher:
         if host.queue:
             self.hosts_with_work -= 1
         while host.queue:
-            self.results.append(self._inferred(host, host.queue.popleft()[0]))
+            self._answer(self._inferred(host, host.queue.popleft()[0]))
             self.queued -= 1
+
+    def _answer(self, result: CheckResult) -> None:
+        """A verdict reached without a request (refused address, inferred from its host)."""
+        self.results.append(FetchResult(result.url, None, None, None, b"", None, None, result)
+                            if self.full_text else result)
 
     def _wake(self, host: _Host, now: float | None = None) -> None:
         if host.runnable or not host.queue or host.busy >= host.slots:
@@ -151,7 +161,8 @@ class _Dispatcher:
             if not host.queue:
                 self.hosts_with_work -= 1
             host.busy += 1
-            task = asyncio.ensure_future(self.checker._run(url, full_text=False, limited=False, target=target))
+            task = asyncio.ensure_future(self.checker._run(url, full_text=self.full_text, limited=False,
+                                                           target=target))
             task.host, task.target, task.attempt = host, target, attempt  # type: ignore[attr-defined]
             task.add_done_callback(self._done)
             self.tasks.add(task)
@@ -192,7 +203,7 @@ class _Dispatcher:
                     self.counters.throttled_hosts.add(host.name)
             else:
                 host.limit = min(float(cfg.per_host), host.limit + 1 / host.limit)
-        self.results.append(result)
+        self.results.append(fetched if self.full_text else result)
         self._wake(host)
 
     def _done(self, future: asyncio.Future[Any]) -> None:
@@ -203,7 +214,7 @@ class _Dispatcher:
         if self.wake is not None and not self.wake.done():
             self.wake.set_result(None)
 
-    async def run(self) -> AsyncIterator[CheckResult]:
+    async def run(self) -> AsyncIterator[Any]:
         """Each finished check costs O(1): its task reports through a done-callback and one wake-up future."""
         loop = asyncio.get_running_loop()
         try:
@@ -296,15 +307,54 @@ def check_url_batches(
     cancel: threading.Event | None = None,
 ) -> Iterator[list[CheckResult]]:
     """check_urls in the lists that cross from the event loop's thread: the results of one turn of its loop."""
-    results: queue.Queue[Any] = queue.Queue(maxsize=64)
+    return _threaded(lambda: check_many(urls, config, counters=counters, lookup=lookup), cancel, hold=1000, depth=64)
+
+
+async def fetch_many(
+    urls: Iterable[str],
+    config: CheckerConfig | None = None,
+    *,
+    counters: SweepCounters | None = None,
+    lookup: Lookup | None = None,
+) -> AsyncIterator[FetchResult]:
+    """Fetch whole pages host by host (the same _Dispatcher as check_many, in this process), yielding each
+    FetchResult as it completes; a refused or inferred URL comes back with an empty body and its verdict."""
+    from portal.crawlers.checker import Checker
+
+    async with Checker(config, lookup=lookup) as checker:
+        async for fetched in _Dispatcher(checker, urls, counters or SweepCounters(), full_text=True).run():
+            yield fetched
+
+
+def fetch_pages(
+    urls: Iterable[str],
+    config: CheckerConfig | None = None,
+    *,
+    counters: SweepCounters | None = None,
+    lookup: Lookup | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[FetchResult]:
+    """Synchronous fetch_many. Pages can weigh up to `max_body` each, so only a few finished ones wait for
+    the caller at any time: the engine pauses while they do."""
+    batches = _threaded(lambda: fetch_many(urls, config, counters=counters, lookup=lookup), cancel, hold=8, depth=2)
+    with contextlib.closing(batches):
+        for batch in batches:
+            yield from batch
+
+
+def _threaded(results_of: Callable[[], AsyncIterator[T]], cancel: threading.Event | None, *, hold: int,
+              depth: int) -> Iterator[list[T]]:
+    """Run an async iterator on an event loop in a thread; its items cross to the caller's thread in lists (the
+    items of one turn of the loop). The iterator pauses while `hold` items wait for a full queue of `depth`
+    lists; setting `cancel` stops it within a tenth of a second."""
+    results: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     async def pump() -> None:
         loop = asyncio.get_running_loop()
-        batch: list[CheckResult] = []
+        batch: list[T] = []
 
         def hand_over() -> None:
-            """The results of one turn of the loop cross to the caller's thread as one list."""
             if not batch:
                 return
             try:
@@ -314,11 +364,11 @@ def check_url_batches(
                 return
             batch.clear()
 
-        async for result in check_many(urls, config, counters=counters, lookup=lookup):
+        async for result in results_of():
             if not batch:
                 loop.call_soon(hand_over)
             batch.append(result)
-            while len(batch) >= 1000:
+            while len(batch) >= hold:
                 await asyncio.sleep(0.005)
         while batch:
             hand_over()

@@ -102,9 +102,13 @@ def probe(
     The rule must already be valid (validate_rule); extract raises InvalidRule otherwise. `period` names
     the period to read on a page showing several.
     """
+    return read_page(fetch(url, config or CheckerConfig()), rule, period)
+
+
+def read_page(fetched: FetchResult, rule: dict[str, Any] | None = None, period: str | None = None) -> ProbeResult:
+    """Extract figures from a page already fetched (see probe); a page that could not be read gives none."""
     extractor = (rule or {}).get("extractor", "auto")
-    fetched = fetch(url, config or CheckerConfig())
     if fetched.check.reason not in READABLE_REASONS:
-        return ProbeResult(url, extractor, fetched, None)
+        return ProbeResult(fetched.url, extractor, fetched, None)
     extraction = extract(fetched.body, fetched.content_type, rule, period)
-    return ProbeResult(url, extractor, fetched, extraction)
+    return ProbeResult(fetched.url, extractor, fetched, extraction)

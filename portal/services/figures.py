@@ -7,7 +7,9 @@ The side-by-side view puts them next to each other and flags a disagreement; it 
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.crawlers import plausibility
-from portal.crawlers.checker import CheckerConfig
-from portal.crawlers.probe import ProbeResult, probe
+from portal.crawlers.checker import CheckerConfig, FetchResult, fetch
+from portal.crawlers.probe import ProbeResult, read_page
 from portal.crawlers.stats import FIGURES, find_period, validate_rule
 from portal.models import (
     Agency,
@@ -29,6 +31,8 @@ from portal.models import (
 )
 from portal.services import agencies as agency_service
 from portal.services import audit, periods
+
+log = logging.getLogger(__name__)
 
 SOURCE_AUDIT_FIELDS = ("agency_id", "service_id", "label", "url", "rule", "period", "is_enabled")
 STAT_AUDIT_FIELDS = ("status", *FIGURES, "problems", "period", "source_id")
@@ -217,19 +221,30 @@ def run_stats_crawl(
     agency: Agency | str | None = None,
     config: CheckerConfig | None = None,
     now: datetime | None = None,
+    cancel: threading.Event | None = None,
 ) -> CrawlSummary:
     """One pass over the enabled stat sources (of one agency and its sub-units when given).
 
-    Each source is fetched through the guarded checker, its figures extracted with its rule, checked
-    against the last published snapshot of the same source, and stored: published when plausible,
-    held for review otherwise. A page without any figure, or one that cannot be fetched, stores no
-    snapshot; the source's last_status says why. One failing source never stops the pass; each
-    source is committed on its own.
+    The pages are fetched by the checks' engine (portal.crawlers.dispatch.fetch_pages): per-host queues and
+    limits, Retry-After waits, a host's remaining pages inferred after its host-wide failures. Each page's
+    figures are extracted with its source's rule, checked against the last published snapshot of the same
+    source, and stored: published when plausible, held for review otherwise. A page without any figure, or one
+    that cannot be fetched, stores no snapshot; the source's last_status says why. One failing source never
+    stops the pass; each source is committed on its own, and the summary lists them in id order. Once `cancel`
+    is set the pages not yet fetched are left for the next pass.
     """
+    from portal.crawlers.dispatch import fetch_pages
+
     summary = CrawlSummary()
     config = config or CheckerConfig()
+    by_url: dict[str, list[StatSource]] = {}
     for source in _sources_to_crawl(session, agency):
-        read_source(session, source, config, now=now, summary=summary)
+        by_url.setdefault(source.url, []).append(source)
+    lines: dict[int, str] = {}
+    for fetched in fetch_pages(list(by_url), config, cancel=cancel):
+        for source in by_url.pop(fetched.url, []):
+            lines[source.id] = _read_fetched(session, source, fetched, now, summary)[0]
+    summary.lines = [lines[source_id] for source_id in sorted(lines)]
     return summary
 
 
@@ -238,11 +253,27 @@ def read_source(session: Session, source: StatSource, config: CheckerConfig, *, 
     """Read one stat source now: its snapshot is stored (published or held) and last_status/last_message
     say how it went; committed. Returns the snapshot, or None when the page gave no figure or failed."""
     summary = summary if summary is not None else CrawlSummary()
+    try:
+        fetched: FetchResult | None = fetch(source.url, config)
+    except Exception:  # noqa: BLE001 - reported like a page that failed, below
+        log.exception("could not fetch stat source %s", source.id)
+        fetched = None
+    line, stat = _read_fetched(session, source, fetched, now, summary)
+    summary.lines.append(line)
+    return stat
+
+
+def _read_fetched(session: Session, source: StatSource, fetched: FetchResult | None, now: datetime | None,
+                  summary: CrawlSummary) -> tuple[str, ApplicationStat | None]:
+    """Extract, check and store one fetched page of a source; committed. Returns the summary's line and the
+    snapshot stored, if any."""
     summary.sources += 1
     moment = now or datetime.now(UTC)
     stat = None
     try:
-        result = probe(source.url, source.rule or None, config, source.period)
+        if fetched is None:
+            raise RuntimeError("the page could not be fetched")
+        result: ProbeResult | None = read_page(fetched, source.rule or None, source.period)
     except Exception as exc:  # noqa: BLE001 - one bad source (e.g. a rule edited by hand) never stops a pass
         result, error = None, f"{type(exc).__name__}: {exc}"
     else:
@@ -252,12 +283,12 @@ def read_source(session: Session, source: StatSource, config: CheckerConfig, *, 
         summary.failed += 1
         source.last_status = "failed" if result is None else (result.error or {}).get("reason", "failed")
         source.last_message = error
-        summary.lines.append(f"failed     #{source.id} {source.url}: {error}")
+        line = f"failed     #{source.id} {source.url}: {error}"
     elif not result.found_any:
         summary.empty += 1
         source.last_status = "no_figures"
         source.last_message = "; ".join(result.extraction.warnings) if result.extraction else None
-        summary.lines.append(f"no figures #{source.id} {source.url}")
+        line = f"no figures #{source.id} {source.url}"
     else:
         stat = record_snapshot(session, source, result, moment)
         source.last_status = stat.status
@@ -266,9 +297,9 @@ def read_source(session: Session, source: StatSource, config: CheckerConfig, *, 
             summary.held += 1
         else:
             summary.published += 1
-        summary.lines.append(f"{stat.status:<10} #{source.id} {source.url}")
+        line = f"{stat.status:<10} #{source.id} {source.url}"
     session.commit()
-    return stat
+    return line, stat
 
 
 # ---------------------------------------------------------------- review of held figures

@@ -48,7 +48,7 @@ def stats_crawl(session: Session, config: Mapping[str, Any], now: datetime | Non
     if not monitor.acquire_lock(session, STATS_LOCK, holder, timedelta(hours=2), now):
         return "skipped, a stats crawl is running"
     try:
-        return figures.run_stats_crawl(session, config=figures.checker_config(config), now=now)
+        return figures.run_stats_crawl(session, config=figures.checker_config(config), now=now, cancel=SHUTDOWN)
     finally:
         monitor.release_lock(session, STATS_LOCK, holder)
 
