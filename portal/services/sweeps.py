@@ -4,6 +4,7 @@ services failing. A sweep (as opposed to a `--worker`) holds the `availability-s
 
 from __future__ import annotations
 
+import collections
 import logging
 import sys
 import threading
@@ -137,10 +138,18 @@ class _Sweep:
     """One sweep's flow: URLs claimed as the checker reads them, results recorded in chunks (one commit each).
 
     Monitor self-check: when every canary URL fails (before or after the sweep), or when network-level
-    failures hit `fault_share` of at least `fault_min_hosts` distinct hosts, the sweep is a monitor fault:
+    failures hit `fault_share` of the first `fault_min_hosts` distinct hosts, the sweep is a monitor fault:
     its network-level failures are stored with the fault and move no health state (no incident, no
     agency alert); the fault row is what operators are alerted about and what public pages show.
-    Network-level failures are held back until that can be decided."""
+    Network-level failures are held back until that can be decided.
+
+    During the sweep the monitor keeps watching its reach: over the last `fault_min_hosts` distinct hosts
+    that had answered earlier in the sweep, when the newest result of `fault_share` of them is a
+    network-level failure, the monitor lost its network mid-sweep and a fault starts; when as many answer
+    again, an open fault ends. Hosts that never answered do not count, so dead hosts left at the end of a
+    sweep (slow to fail, hence last) cannot look like a monitor fault. A network-level failure waits until
+    `fault_min_hosts` such results came after it (a lost network shows by then) before it counts as the
+    service's own."""
 
     def __init__(self, session: Session, checker: Checker, settings: MonitorSettings, report: SweepReport,
                  progress: Callable[[int], None] | None, clock: Callable[[], datetime], intervals: dict[int, int],
@@ -151,9 +160,12 @@ class _Sweep:
         self.bind = session.get_bind()
         self.ids_by_url: dict[str, list[int]] = {}
         self.guard = threading.Lock()
-        self.buffer: list[tuple[list[int], CheckResultLike, bool]] = []
+        self.buffer: list[tuple[list[int], CheckResultLike, MonitorFault | None]] = []
         self.held: list[tuple[list[int], CheckResultLike]] = []
         self.hosts: dict[str, bool] = {}
+        self.recent: collections.OrderedDict[str, bool] = collections.OrderedDict()
+        self.observed = 0
+        self.pending: collections.deque[tuple[int, list[int], CheckResultLike]] = collections.deque()
         self.fault: MonitorFault | None = open_fault(session)
         self.fault_confirmed = False
         self.decided = False
@@ -183,14 +195,15 @@ class _Sweep:
             return True
         return all(r.outcome == "down" for r in results) and len(results) > 0
 
-    def _start_fault(self, reason: str, detail: str) -> None:
+    def _start_fault(self, reason: str, detail: str, hosts: int | None = None, failed: int | None = None) -> None:
         self.fault_confirmed = True
         if self.fault is None:
             self.fault = MonitorFault(started_at=self.clock(), reason=reason, detail=detail[:500])
             self.session.add(self.fault)
             log.warning("monitor fault: %s", detail)
-        self.fault.hosts = len(self.hosts)
-        self.fault.failed_hosts = sum(1 for reached in self.hosts.values() if not reached)
+        self.fault.hosts = len(self.hosts) if hosts is None else hosts
+        self.fault.failed_hosts = (sum(1 for reached in self.hosts.values() if not reached)
+                                   if failed is None else failed)
         self.session.commit()
 
     def _end_fault(self) -> None:
@@ -222,8 +235,38 @@ class _Sweep:
             else:
                 self.fault_confirmed = True
         self.decided = True
-        self.buffer.extend((ids, result, self.fault is not None) for ids, result in self.held)
+        self._release_held()
+
+    def _release_held(self) -> None:
+        self.buffer.extend((ids, result, self.fault) for ids, result in self.held)
         self.held.clear()
+
+    def _observe(self, host: str, answered: bool) -> None:
+        """The newest result of a host that had answered earlier in the sweep: start or end a fault."""
+        recent, settings = self.recent, self.settings
+        recent[host] = answered
+        recent.move_to_end(host)
+        while len(recent) > settings.fault_min_hosts:
+            recent.popitem(last=False)
+        self.observed += 1
+        if len(recent) < settings.fault_min_hosts:
+            return
+        failed = sum(1 for ok in recent.values() if not ok)
+        if self.fault is None and failed >= settings.fault_share * len(recent):
+            self._start_fault("network", f"{failed} of {len(recent)} hosts that had answered in this sweep "
+                              "stopped answering", len(recent), failed)
+            self.buffer.extend((ids, result, self.fault) for _seen, ids, result in self.pending)
+            self.pending.clear()
+        elif self.fault is not None and len(recent) - failed >= settings.fault_share * len(recent):
+            self._end_fault()
+
+    def _settle(self, final: bool = False) -> None:
+        """Pending failures old enough to have shown a lost network are the services' own."""
+        horizon = self.observed - self.settings.fault_min_hosts
+        pending = self.pending
+        while pending and (final or pending[0][0] <= horizon):
+            _seen, ids, result = pending.popleft()
+            self.buffer.append((ids, result, self.fault))
 
     # -- claiming and recording
 
@@ -249,17 +292,29 @@ class _Sweep:
             return
         host = host_of(result.url)
         failed = network_failure(result)
+        answered_before = self.hosts.get(host, False)
         if not failed:
             self.hosts[host] = True
+        elif not answered_before:
+            self.hosts[host] = False
+        if not self.decided:
+            if failed and self.fault_confirmed and self.fault is not None:
+                self.buffer.append((ids, result, self.fault))
+            elif failed:
+                self.held.append((ids, result))
+            else:
+                self.buffer.append((ids, result, None))
+            self._decide()
         else:
-            self.hosts.setdefault(host, False)
-        if failed and self.fault_confirmed and self.fault is not None:
-            self.buffer.append((ids, result, True))
-        elif failed and not self.decided:
-            self.held.append((ids, result))
-        else:
-            self.buffer.append((ids, result, False))
-        self._decide()
+            if answered_before:
+                self._observe(host, not failed)
+            if not failed:
+                self.buffer.append((ids, result, None))
+            elif self.fault is not None:
+                self.buffer.append((ids, result, self.fault))
+            else:
+                self.pending.append((self.observed, ids, result))
+            self._settle()
         if len(self.buffer) >= _CHUNK or time.monotonic() - self.last_flush >= _CHUNK_SECONDS:
             self._flush()
 
@@ -276,9 +331,9 @@ class _Sweep:
             session.commit()
         except Exception:  # noqa: BLE001 - record one at a time to find and skip the bad one
             session.rollback()
-            for service_ids, result, faulty in chunk:
+            for service_ids, result, fault in chunk:
                 for service_id in service_ids:
-                    self._record_one(service_id, result, faulty)
+                    self._record_one(service_id, result, fault)
         else:
             self.report.checked += len(ids)
             self.report.alerts += alerts
@@ -286,7 +341,7 @@ class _Sweep:
         if self.progress:
             self.progress(len(ids))
 
-    def _record_chunk(self, chunk: list[tuple[list[int], CheckResultLike, bool]], ids: list[int],
+    def _record_chunk(self, chunk: list[tuple[list[int], CheckResultLike, MonitorFault | None]], ids: list[int],
                       now: datetime) -> int:
         """What record_result does, in bulk statements; transitions that open or close incidents go
         through record_result itself. Returns the alert events raised."""
@@ -299,19 +354,19 @@ class _Sweep:
         updates: list[dict[str, Any]] = []
         postponed: list[dict[str, Any]] = []
         eventful: list[tuple[int, CheckResultLike]] = []
-        for service_ids, result, faulty in chunk:
+        for service_ids, result, fault in chunk:
             inferred = bool(getattr(result, "inferred", False))
             row_of_check = {
                 "checked_at": now, "outcome": result.outcome, "reason": result.reason,
                 "http_status": result.http_status, "elapsed_ms": max(0, int(result.elapsed_ms)),
                 "final_url": (result.final_url or None) and result.final_url[:2000], "inferred": inferred,
-                "monitor_fault_id": self.fault.id if faulty and self.fault is not None else None,
+                "monitor_fault_id": fault.id if fault is not None else None,
             }
             for service_id in service_ids:
                 state = states.get(service_id)
                 if state is None:
                     continue
-                if faulty:
+                if fault is not None:
                     checks.append({**row_of_check, "service_id": service_id})
                     postponed.append({"_id": service_id, "next_check_at": now + recheck})
                     continue
@@ -346,7 +401,7 @@ class _Sweep:
                                         or settings.interval_minutes) is not None
         return alerts
 
-    def _record_one(self, service_id: int, result: CheckResultLike, faulty: bool) -> None:
+    def _record_one(self, service_id: int, result: CheckResultLike, fault: MonitorFault | None) -> None:
         try:
             service = self.session.get(Service, service_id)
             if service is None:
@@ -355,7 +410,7 @@ class _Sweep:
             event = record_result(
                 self.session, service, result, self.clock(), settings=settings,
                 interval_minutes=self.intervals.get(service.agency_id) or settings.interval_minutes,
-                fault=self.fault if faulty else None)
+                fault=fault)
             self.report.checked += 1
             self.report.alerts += event is not None
             self.report.inferred += bool(getattr(result, "inferred", False))
@@ -396,10 +451,12 @@ class _Sweep:
         if self.cancel is not None and self.cancel.is_set():
             self.report.cancelled = True
             self._decide(final=True)
+            self._settle(final=True)
             self._release_claims()
             self._finish()
             return
         self._decide(final=True)
+        self._settle(final=True)
         self._flush()
         with self.guard:
             left, self.ids_by_url = self.ids_by_url, {}
@@ -413,7 +470,10 @@ class _Sweep:
         """A cancelled sweep: record what was checked and make the services it had claimed due again now."""
         with self.guard:
             ids = [service_id for ids in self.ids_by_url.values() for service_id in ids]
-            self.ids_by_url = {}
+            ids += [service_id for held_ids, _result in self.held for service_id in held_ids]
+            ids += [service_id for _seen, held_ids, _result in self.pending for service_id in held_ids]
+            self.ids_by_url, self.held = {}, []
+            self.pending.clear()
         try:
             self._flush()
         except Exception:  # noqa: BLE001 - releasing the claims matters more

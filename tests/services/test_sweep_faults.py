@@ -151,3 +151,68 @@ def test_a_cancelled_sweep_releases_its_claims_at_once(db):
     db.session.expire_all()
     due = [s for s in db.session.execute(select(Service)).scalars() if s.next_check_at <= T0]
     assert len(due) == 4 and count(db, Check) == 2
+
+
+class RoundRobin(Scripted):
+    """Answers the URLs host by host in rounds (one URL of each host per round), as the per-host engine
+    interleaves hosts; `answer(url, round)`."""
+
+    def __call__(self, urls):
+        by_host: dict[str, list[str]] = {}
+        for url in urls:
+            by_host.setdefault(sweeps.host_of(url), []).append(url)
+        for round_ in range(max(len(u) for u in by_host.values())):
+            for host_urls in by_host.values():
+                if round_ < len(host_urls):
+                    self.asked.append(host_urls[round_])
+                    yield self.answer(host_urls[round_], round_)
+
+
+def test_the_network_lost_mid_sweep_is_a_monitor_fault_from_then_on(db):
+    farm(db, 12, 6)
+    checker = RoundRobin(lambda url, round_: ok(url) if round_ < 4 else no_dns(url))
+    report = sweeps.run_sweep(db.session, checker, settings=SETTINGS, clock=lambda: T0)
+    assert report.checked == 72 and report.monitor_fault is not None
+    fault = db.session.get(MonitorFault, report.monitor_fault)
+    assert fault.reason == "network" and "had answered in this sweep" in fault.detail and fault.ended_at is None
+    assert count(db, Check, Check.monitor_fault_id == fault.id) == 24  # rounds 5 and 6
+    assert count(db, Check, Check.monitor_fault_id.is_(None), Check.outcome == "up") == 48
+    db.session.expire_all()
+    assert {(s.health, s.consecutive_failures) for s in db.session.execute(select(Service)).scalars()} == {("up", 0)}
+    assert count(db, Incident) == 0
+
+
+def test_dead_hosts_left_at_the_end_of_a_sweep_are_not_a_fault(db):
+    services = farm(db, 12, 4)
+    dead = [Service(agency_id=services[0].agency_id, name=f"Dịch vụ chết {n}", level=3, health="up",
+                    url=f"https://dead{n // 2}.example.gov.vn/{n}", health_since=T0 - timedelta(days=1))
+            for n in range(20)]
+    db.session.add_all(dead)
+    db.session.commit()
+    dead_urls = {s.url for s in dead}
+
+    def answer(url, round_):
+        return no_dns(url) if url in dead_urls else ok(url)
+
+    report = sweeps.run_sweep(db.session, RoundRobin(answer), settings=SETTINGS, clock=lambda: T0)
+    assert report.checked == len(services) + len(dead) and report.monitor_fault is None
+    assert count(db, MonitorFault) == 0
+    db.session.expire_all()
+    assert {db.session.get(Service, s.id).consecutive_failures for s in dead} == {1}
+
+
+def test_a_fault_ends_mid_sweep_when_the_network_is_back(db):
+    farm(db, 12, 6)
+
+    def answer(url, round_):
+        if round_ < 2:
+            return no_dns(url)
+        return no_dns(url) if round_ == 5 and "//h0." in url else ok(url)
+
+    report = sweeps.run_sweep(db.session, RoundRobin(answer), settings=SETTINGS, clock=lambda: T0)
+    (fault,) = db.session.execute(select(MonitorFault)).scalars()
+    assert fault.ended_at == T0 and report.monitor_fault is None
+    assert count(db, Check, Check.monitor_fault_id == fault.id) == 24  # rounds 1 and 2
+    db.session.expire_all()
+    failing = [s for s in db.session.execute(select(Service)).scalars() if s.consecutive_failures]
+    assert [s.url for s in failing] == ["https://h0.example.gov.vn/5"]  # a failure after the fault is an agency's
