@@ -46,6 +46,6 @@ def availability_command(agency_code: str | None, worker: bool) -> None:
         click.echo(f"{report.inferred} failures inferred from their host; {report.throttled_hosts} hosts throttled.")
     if report.monitor_fault:
         click.echo(f"Monitor fault #{report.monitor_fault}: the monitor could not reach the network; "
-                   "no health state moved.", err=True)
+                   "what failed during it moved no health state.", err=True)
     for message in report.error_messages:
         click.echo(f"  {message}", err=True)

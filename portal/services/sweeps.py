@@ -168,6 +168,7 @@ class _Sweep:
         self.pending: collections.deque[tuple[int, list[int], CheckResultLike]] = collections.deque()
         self.fault: MonitorFault | None = open_fault(session)
         self.fault_confirmed = False
+        self.seen_fault: MonitorFault | None = None
         self.decided = False
         self.last_flush = time.monotonic()
         self.counters: Any = None
@@ -201,6 +202,7 @@ class _Sweep:
             self.fault = MonitorFault(started_at=self.clock(), reason=reason, detail=detail[:500])
             self.session.add(self.fault)
             log.warning("monitor fault: %s", detail)
+        self.seen_fault = self.fault
         self.fault.hosts = len(self.hosts) if hosts is None else hosts
         self.fault.failed_hosts = (sum(1 for reached in self.hosts.values() if not reached)
                                    if failed is None else failed)
@@ -510,9 +512,10 @@ class _Sweep:
             row.failed_hosts = len(self.counters.failed_hosts)
             self.report.throttled_hosts = row.throttled_hosts
         if self.fault is not None and self.fault_confirmed:
-            row.monitor_fault_id = self.fault.id
+            row.monitor_fault_id = self.report.monitor_fault = self.fault.id
             self.fault.hosts = max(self.fault.hosts, len(self.hosts))
             self.fault.failed_hosts = max(self.fault.failed_hosts,
                                           sum(1 for reached in self.hosts.values() if not reached))
-            self.report.monitor_fault = self.fault.id
+        elif self.seen_fault is not None:  # started and ended during this sweep
+            row.monitor_fault_id = self.report.monitor_fault = self.seen_fault.id
         self.session.commit()

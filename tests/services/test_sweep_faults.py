@@ -211,7 +211,8 @@ def test_a_fault_ends_mid_sweep_when_the_network_is_back(db):
 
     report = sweeps.run_sweep(db.session, RoundRobin(answer), settings=SETTINGS, clock=lambda: T0)
     (fault,) = db.session.execute(select(MonitorFault)).scalars()
-    assert fault.ended_at == T0 and report.monitor_fault is None
+    assert fault.ended_at == T0 and report.monitor_fault == fault.id  # the sweep saw it, though it is over
+    assert db.session.execute(select(SweepRun.monitor_fault_id)).scalar_one() == fault.id
     assert count(db, Check, Check.monitor_fault_id == fault.id) == 24  # rounds 1 and 2
     db.session.expire_all()
     failing = [s for s in db.session.execute(select(Service)).scalars() if s.consecutive_failures]
