@@ -1,7 +1,7 @@
 """Time `portal check` and `portal crawl availability` against a naive requests+threads sweep on a loopback farm.
 
     python bench/sweep_farm.py                      # every scenario below, 6,000 URLs over 40 hosts
-    python bench/sweep_farm.py --only orders        # one group: orders, hang, limited, memory, crawl
+    python bench/sweep_farm.py --only orders        # one group: orders, hang, limited, memory, crawl, outage
     python bench/sweep_farm.py --memory-urls 100000 --crawl-services 20000
 
 The farm runs in its own processes (one asyncio server per port on 127.0.0.1, on uvloop like the checker,
@@ -23,6 +23,8 @@ import asyncio
 import json
 import os
 import random
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -74,6 +76,7 @@ class FarmProtocol(asyncio.Protocol):
     after it on that connection), /limit/N answers 429 with Retry-After: 2; anything else is a 404."""
 
     latency = 0.05
+    open: set[FarmProtocol] = set()  # noqa: RUF012 - the farm's connections, for a network outage
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -82,9 +85,11 @@ class FarmProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        FarmProtocol.open.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.stopped = True
+        FarmProtocol.open.discard(self)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -127,6 +132,16 @@ async def serve(ports: int, latency: float) -> None:
         server = await loop.create_server(FarmProtocol, "127.0.0.1", 0, backlog=2048)
         servers.append(server)
         bound.append(server.sockets[0].getsockname()[1])
+
+    def outage() -> None:
+        """SIGUSR1: the network is gone: every listening socket closes and every connection is reset."""
+        for server in servers:
+            server.close()
+        for connection in list(FarmProtocol.open):
+            if connection.transport is not None:
+                connection.transport.abort()
+
+    loop.add_signal_handler(signal.SIGUSR1, outage)
     print("READY " + ",".join(map(str, bound)), flush=True)
     await asyncio.Event().wait()
 
@@ -295,6 +310,84 @@ class Bench:
                       f"exit {run['exit']}  {''.join(run['lines']).strip()[-200:]}", flush=True)
 
 
+    def outage(self) -> None:
+        from bench._common import database
+
+        n, cut = self.args.crawl_services, 0.4
+        print(f"\n[outage] the monitor loses its network mid-sweep: portal crawl availability over {n} services "
+              f"grouped by agency (SQLite); once {cut:.0%} are recorded every host of a farm of its own stops "
+              "accepting connections and resets the open ones", flush=True)
+        farms, ports = start_farms(self.args)
+        try:
+            with database("sqlite", "sweep_outage") as url:
+                env = {**self.env, "DATABASE_URL": url}
+                subprocess.run([sys.executable, "-m", "portal.cli", "db", "upgrade"], env=env, cwd=ROOT,
+                               check=True, capture_output=True)
+                subprocess.run([sys.executable, __file__, "--fill", url, "--crawl-services", str(n),
+                                "--ports", ",".join(map(str, ports))], env=env, cwd=ROOT, check=True)
+                path = url.removeprefix("sqlite:///")
+                child = subprocess.Popen([sys.executable, "-m", "portal.cli", "crawl", "availability"], env=env,
+                                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                started = time.perf_counter()
+                with sqlite3.connect(path, timeout=5) as watch:
+                    while child.poll() is None:
+                        if watch.execute("SELECT count(*) FROM checks").fetchone()[0] >= cut * n:
+                            break
+                        time.sleep(0.02)
+                    before = watch.execute("SELECT count(*) FROM checks").fetchone()[0]
+                cut_at = time.perf_counter() - started
+                for farm in farms:
+                    farm.send_signal(signal.SIGUSR1)
+                output, _ = child.communicate(timeout=600)
+                took = time.perf_counter() - started
+                with sqlite3.connect(path) as db:
+                    def one(sql: str) -> int:
+                        return int(db.execute(sql).fetchone()[0] or 0)
+
+                    checks = one("SELECT count(*) FROM checks")
+                    up = one("SELECT count(*) FROM checks WHERE outcome = 'up'")
+                    faulty = one("SELECT count(*) FROM checks WHERE monitor_fault_id IS NOT NULL")
+                    blamed = one("SELECT count(*) FROM services WHERE consecutive_failures > 0 "
+                                 "OR health IN ('down', 'dead')")
+                    faults = db.execute("SELECT id, reason, detail FROM monitor_faults").fetchall()
+                    incidents = one("SELECT count(*) FROM incidents")
+                print(f"  cut after {cut_at:.2f} s with {before} checks recorded; sweep over after {took:.2f} s, "
+                      f"exit {child.returncode}: {output.strip().splitlines()[-1] if output.strip() else ''}")
+                print(f"  checks {checks}: {up} up, {faulty} stored under the monitor fault, "
+                      f"{checks - up - faulty} counted against services")
+                print(f"  → services blamed (a failure of their own, or down) {blamed} of {n}; incidents {incidents}; "
+                      f"faults {[(f[1], f[2]) for f in faults]}", flush=True)
+        finally:
+            stop_farms(farms)
+
+
+def start_farms(args: argparse.Namespace) -> tuple[list[subprocess.Popen[str]], list[int]]:
+    """The farm's server processes (`--farm-processes`) sharing `--hosts` ports, and those ports."""
+    shares = [args.hosts // args.farm_processes + (1 if i < args.hosts % args.farm_processes else 0)
+              for i in range(args.farm_processes)]
+    farms = [subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--hosts", str(n), "--latency-ms", str(args.latency_ms)],
+        stdout=subprocess.PIPE, text=True,
+    ) for n in shares if n]
+    ports: list[int] = []
+    try:
+        for farm in farms:
+            line = farm.stdout.readline() if farm.stdout else ""
+            if not line.startswith("READY "):
+                raise SystemExit(f"farm did not start: {line!r}")
+            ports += [int(p) for p in line.split()[1].split(",")]
+    except BaseException:
+        stop_farms(farms)
+        raise
+    return farms, ports
+
+
+def stop_farms(farms: list[subprocess.Popen[str]]) -> None:
+    for farm in farms:
+        farm.terminate()
+        farm.wait(10)
+
+
 def fill(url: str, services: int, ports: list[int]) -> None:
     """One agency per port with its services on that port, listed agency by agency."""
     os.environ["DATABASE_URL"] = url
@@ -325,6 +418,9 @@ def fill(url: str, services: int, ports: list[int]) -> None:
         db.session.commit()
 
 
+SCENARIOS = ["orders", "hang", "limited", "memory", "crawl", "outage"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--urls", type=int, default=6_000)
@@ -335,7 +431,7 @@ def main() -> None:
     parser.add_argument("--memory-urls", type=int, default=100_000)
     parser.add_argument("--crawl-services", type=int, default=20_000)
     parser.add_argument("--farm-processes", type=int, default=4, help="server processes sharing the hosts")
-    parser.add_argument("--only", action="append", choices=["orders", "hang", "limited", "memory", "crawl"])
+    parser.add_argument("--only", action="append", choices=SCENARIOS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fill", help=argparse.SUPPRESS)
     parser.add_argument("--ports", help=argparse.SUPPRESS)
@@ -349,28 +445,15 @@ def main() -> None:
         fill(args.fill, args.crawl_services, [int(p) for p in args.ports.split(",")])
         return
 
-    shares = [args.hosts // args.farm_processes + (1 if i < args.hosts % args.farm_processes else 0)
-              for i in range(args.farm_processes)]
-    farms = [subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--hosts", str(n), "--latency-ms", str(args.latency_ms)],
-        stdout=subprocess.PIPE, text=True,
-    ) for n in shares if n]
+    farms, ports = start_farms(args)
     try:
-        ports: list[int] = []
-        for farm in farms:
-            line = farm.stdout.readline() if farm.stdout else ""
-            if not line.startswith("READY "):
-                raise SystemExit(f"farm did not start: {line!r}")
-            ports += [int(p) for p in line.split()[1].split(",")]
         print(f"farm: {len(ports)} hosts in {len(farms)} server processes", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             bench = Bench(args, ports, Path(tmp))
-            for name in args.only or ["orders", "hang", "limited", "memory", "crawl"]:
+            for name in args.only or SCENARIOS:
                 getattr(bench, name)()
     finally:
-        for farm in farms:
-            farm.terminate()
-            farm.wait(10)
+        stop_farms(farms)
 
 
 if __name__ == "__main__":

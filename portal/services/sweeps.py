@@ -148,8 +148,8 @@ class _Sweep:
     network-level failure, the monitor lost its network mid-sweep and a fault starts; when as many answer
     again, an open fault ends. Hosts that never answered do not count, so dead hosts left at the end of a
     sweep (slow to fail, hence last) cannot look like a monitor fault. A network-level failure waits until
-    `fault_min_hosts` such results came after it (a lost network shows by then) before it counts as the
-    service's own."""
+    every host of that window had a result after it (a lost network shows by then) before it counts as the
+    service's own; what still waits at the end of the sweep is judged by the canaries, when there are any."""
 
     def __init__(self, session: Session, checker: Checker, settings: MonitorSettings, report: SweepReport,
                  progress: Callable[[int], None] | None, clock: Callable[[], datetime], intervals: dict[int, int],
@@ -163,7 +163,7 @@ class _Sweep:
         self.buffer: list[tuple[list[int], CheckResultLike, MonitorFault | None]] = []
         self.held: list[tuple[list[int], CheckResultLike]] = []
         self.hosts: dict[str, bool] = {}
-        self.recent: collections.OrderedDict[str, bool] = collections.OrderedDict()
+        self.recent: collections.OrderedDict[str, tuple[bool, int]] = collections.OrderedDict()
         self.observed = 0
         self.pending: collections.deque[tuple[int, list[int], CheckResultLike]] = collections.deque()
         self.fault: MonitorFault | None = open_fault(session)
@@ -246,14 +246,14 @@ class _Sweep:
     def _observe(self, host: str, answered: bool) -> None:
         """The newest result of a host that had answered earlier in the sweep: start or end a fault."""
         recent, settings = self.recent, self.settings
-        recent[host] = answered
+        self.observed += 1
+        recent[host] = (answered, self.observed)
         recent.move_to_end(host)
         while len(recent) > settings.fault_min_hosts:
             recent.popitem(last=False)
-        self.observed += 1
         if len(recent) < settings.fault_min_hosts:
             return
-        failed = sum(1 for ok in recent.values() if not ok)
+        failed = sum(1 for ok, _seen in recent.values() if not ok)
         if self.fault is None and failed >= settings.fault_share * len(recent):
             self._start_fault("network", f"{failed} of {len(recent)} hosts that had answered in this sweep "
                               "stopped answering", len(recent), failed)
@@ -263,10 +263,19 @@ class _Sweep:
             self._end_fault()
 
     def _settle(self, final: bool = False) -> None:
-        """Pending failures old enough to have shown a lost network are the services' own."""
-        horizon = self.observed - self.settings.fault_min_hosts
+        """Pending failures are the services' own once every host of the window answered or failed after
+        them (a lost network would have shown by then). At the end of the sweep the canaries, when there are
+        any, judge the failures still pending."""
         pending = self.pending
-        while pending and (final or pending[0][0] <= horizon):
+        if not pending:
+            return
+        if final:
+            if self.fault is None and self.settings.canaries and self._canaries_fail():
+                self._start_fault("canaries", "every canary URL failed at the end of the sweep")
+        elif len(self.recent) < self.settings.fault_min_hosts:
+            return
+        horizon = next(iter(self.recent.values()))[1] if self.recent else 0  # the window's oldest result
+        while pending and (final or pending[0][0] < horizon):
             _seen, ids, result = pending.popleft()
             self.buffer.append((ids, result, self.fault))
 

@@ -217,3 +217,28 @@ def test_a_fault_ends_mid_sweep_when_the_network_is_back(db):
     db.session.expire_all()
     failing = [s for s in db.session.execute(select(Service)).scalars() if s.consecutive_failures]
     assert [s.url for s in failing] == ["https://h0.example.gov.vn/5"]  # a failure after the fault is an agency's
+
+
+def test_canaries_judge_failures_no_window_could_judge(db):
+    services = farm(db, 12, 3)
+    extra = [Service(agency_id=services[0].agency_id, name=f"Dịch vụ thêm {n}", level=3, health="up",
+                     url=f"https://h{n % 3}.example.gov.vn/extra{n}", health_since=T0 - timedelta(days=1))
+             for n in range(15)]
+    db.session.add_all(extra)
+    db.session.commit()
+    canary = "https://canary.example.net/"
+    asked_canary = []
+
+    def answer(url, round_):
+        if url == canary:
+            asked_canary.append(url)
+            return ok(url) if len(asked_canary) == 1 else no_dns(url)  # reachable before the sweep, not after
+        return ok(url) if round_ < 3 else no_dns(url)  # lost while only three hosts had URLs left
+
+    settings = dataclasses.replace(SETTINGS, canaries=(canary,))
+    report = sweeps.run_sweep(db.session, RoundRobin(answer), settings=settings, clock=lambda: T0)
+    assert len(asked_canary) == 2 and report.monitor_fault is not None
+    assert db.session.get(MonitorFault, report.monitor_fault).reason == "canaries"
+    assert count(db, Check, Check.monitor_fault_id.is_not(None)) == 15
+    db.session.expire_all()
+    assert {s.consecutive_failures for s in db.session.execute(select(Service)).scalars()} == {0}
