@@ -292,10 +292,7 @@ def check_urls(
 ) -> Iterator[CheckResult]:
     """Synchronous check_many: an event loop runs in a thread and results are yielded as they arrive.
     Setting `cancel` stops the checks in flight within a tenth of a second and ends the results."""
-    batches = check_url_batches(urls, config, counters=counters, lookup=lookup, cancel=cancel)
-    with contextlib.closing(batches):
-        for batch in batches:
-            yield from batch
+    return _flat(check_url_batches(urls, config, counters=counters, lookup=lookup, cancel=cancel))
 
 
 def check_url_batches(
@@ -336,7 +333,10 @@ def fetch_pages(
 ) -> Iterator[FetchResult]:
     """Synchronous fetch_many. Pages can weigh up to `max_body` each, so only a few finished ones wait for
     the caller at any time: the engine pauses while they do."""
-    batches = _threaded(lambda: fetch_many(urls, config, counters=counters, lookup=lookup), cancel, hold=8, depth=2)
+    return _flat(_threaded(lambda: fetch_many(urls, config, counters=counters, lookup=lookup), cancel, hold=8, depth=2))
+
+
+def _flat(batches: Iterator[list[T]]) -> Iterator[T]:
     with contextlib.closing(batches):
         for batch in batches:
             yield from batch

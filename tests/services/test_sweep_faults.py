@@ -31,6 +31,14 @@ def farm(db, hosts: int, per_host: int = 2) -> list[Service]:
     return services
 
 
+def more_services(db, agency_id: int, urls: list[str]) -> list[Service]:
+    services = [Service(agency_id=agency_id, name=f"Dịch vụ thêm {n}", level=3, url=url, health="up",
+                        health_since=T0 - timedelta(days=1)) for n, url in enumerate(urls)]
+    db.session.add_all(services)
+    db.session.commit()
+    return services
+
+
 class Scripted:
     """A checker answering `answer(url)`; records what it was asked."""
 
@@ -184,11 +192,7 @@ def test_the_network_lost_mid_sweep_is_a_monitor_fault_from_then_on(db):
 
 def test_dead_hosts_left_at_the_end_of_a_sweep_are_not_a_fault(db):
     services = farm(db, 12, 4)
-    dead = [Service(agency_id=services[0].agency_id, name=f"Dịch vụ chết {n}", level=3, health="up",
-                    url=f"https://dead{n // 2}.example.gov.vn/{n}", health_since=T0 - timedelta(days=1))
-            for n in range(20)]
-    db.session.add_all(dead)
-    db.session.commit()
+    dead = more_services(db, services[0].agency_id, [f"https://dead{n // 2}.example.gov.vn/{n}" for n in range(20)])
     dead_urls = {s.url for s in dead}
 
     def answer(url, round_):
@@ -221,11 +225,7 @@ def test_a_fault_ends_mid_sweep_when_the_network_is_back(db):
 
 def test_canaries_judge_failures_no_window_could_judge(db):
     services = farm(db, 12, 3)
-    extra = [Service(agency_id=services[0].agency_id, name=f"Dịch vụ thêm {n}", level=3, health="up",
-                     url=f"https://h{n % 3}.example.gov.vn/extra{n}", health_since=T0 - timedelta(days=1))
-             for n in range(15)]
-    db.session.add_all(extra)
-    db.session.commit()
+    more_services(db, services[0].agency_id, [f"https://h{n % 3}.example.gov.vn/extra{n}" for n in range(15)])
     canary = "https://canary.example.net/"
     asked_canary = []
 
