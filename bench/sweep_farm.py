@@ -76,7 +76,7 @@ class FarmProtocol(asyncio.Protocol):
     after it on that connection), /limit/N answers 429 with Retry-After: 2; anything else is a 404."""
 
     latency = 0.05
-    open: set[FarmProtocol] = set()  # noqa: RUF012 - the farm's connections, for a network outage
+    open: set[FarmProtocol] = set()  # the farm's connections, for a network outage
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-
 @dataclass
 class SweepCounters:
     """What the engine did besides checking: hosts it waited for, checks it inferred, hosts it gave up on."""

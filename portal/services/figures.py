@@ -7,10 +7,9 @@ The side-by-side view puts them next to each other and flags a disagreement; it 
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,8 +30,6 @@ from portal.models import (
 )
 from portal.services import agencies as agency_service
 from portal.services import audit, periods
-
-log = logging.getLogger(__name__)
 
 SOURCE_AUDIT_FIELDS = ("agency_id", "service_id", "label", "url", "rule", "period", "is_enabled")
 STAT_AUDIT_FIELDS = ("status", *FIGURES, "problems", "period", "source_id")
@@ -243,7 +240,7 @@ def run_stats_crawl(
     lines: dict[int, str] = {}
     for fetched in fetch_pages(list(by_url), config, cancel=cancel):
         for source in by_url.pop(fetched.url, []):
-            lines[source.id] = _read_fetched(session, source, fetched, now, summary)[0]
+            lines[source.id] = _read_page(session, source, lambda page=fetched: page, now, summary)[0]
     summary.lines = [lines[source_id] for source_id in sorted(lines)]
     return summary
 
@@ -253,27 +250,20 @@ def read_source(session: Session, source: StatSource, config: CheckerConfig, *, 
     """Read one stat source now: its snapshot is stored (published or held) and last_status/last_message
     say how it went; committed. Returns the snapshot, or None when the page gave no figure or failed."""
     summary = summary if summary is not None else CrawlSummary()
-    try:
-        fetched: FetchResult | None = fetch(source.url, config)
-    except Exception:  # noqa: BLE001 - reported like a page that failed, below
-        log.exception("could not fetch stat source %s", source.id)
-        fetched = None
-    line, stat = _read_fetched(session, source, fetched, now, summary)
+    line, stat = _read_page(session, source, lambda: fetch(source.url, config), now, summary)
     summary.lines.append(line)
     return stat
 
 
-def _read_fetched(session: Session, source: StatSource, fetched: FetchResult | None, now: datetime | None,
-                  summary: CrawlSummary) -> tuple[str, ApplicationStat | None]:
-    """Extract, check and store one fetched page of a source; committed. Returns the summary's line and the
-    snapshot stored, if any."""
+def _read_page(session: Session, source: StatSource, page: Callable[[], FetchResult], now: datetime | None,
+               summary: CrawlSummary) -> tuple[str, ApplicationStat | None]:
+    """Extract, check and store a source's page (`page` fetches it, or hands over one fetched already);
+    committed. Returns the summary's line and the snapshot stored, if any."""
     summary.sources += 1
     moment = now or datetime.now(UTC)
     stat = None
     try:
-        if fetched is None:
-            raise RuntimeError("the page could not be fetched")
-        result: ProbeResult | None = read_page(fetched, source.rule or None, source.period)
+        result: ProbeResult | None = read_page(page(), source.rule or None, source.period)
     except Exception as exc:  # noqa: BLE001 - one bad source (e.g. a rule edited by hand) never stops a pass
         result, error = None, f"{type(exc).__name__}: {exc}"
     else:

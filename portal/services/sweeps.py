@@ -161,10 +161,10 @@ class _Sweep:
         self.ids_by_url: dict[str, list[int]] = {}
         self.guard = threading.Lock()
         self.buffer: list[tuple[list[int], CheckResultLike, MonitorFault | None]] = []
-        self.held: list[tuple[list[int], CheckResultLike]] = []
         self.hosts: dict[str, bool] = {}
         self.recent: collections.OrderedDict[str, tuple[bool, int]] = collections.OrderedDict()
         self.observed = 0
+        # network-level failures waiting for a verdict, each with the count of observations when it came
         self.pending: collections.deque[tuple[int, list[int], CheckResultLike]] = collections.deque()
         self.fault: MonitorFault | None = open_fault(session)
         self.fault_confirmed = False
@@ -226,7 +226,7 @@ class _Sweep:
                 self._end_fault()
         elif not final:
             return
-        elif self.settings.canaries and self.held:
+        elif self.settings.canaries and self.pending:
             if self._canaries_fail():
                 self._start_fault("canaries", "every canary URL failed")
             else:
@@ -237,11 +237,14 @@ class _Sweep:
             else:
                 self.fault_confirmed = True
         self.decided = True
-        self._release_held()
+        self._release()
 
-    def _release_held(self) -> None:
-        self.buffer.extend((ids, result, self.fault) for ids, result in self.held)
-        self.held.clear()
+    def _release(self, before: int | None = None) -> None:
+        """Pending failures (those observed before `before`, or all) go to be recorded, with the open fault."""
+        pending = self.pending
+        while pending and (before is None or pending[0][0] < before):
+            _seen, ids, result = pending.popleft()
+            self.buffer.append((ids, result, self.fault))
 
     def _observe(self, host: str, answered: bool) -> None:
         """The newest result of a host that had answered earlier in the sweep: start or end a fault."""
@@ -257,8 +260,7 @@ class _Sweep:
         if self.fault is None and failed >= settings.fault_share * len(recent):
             self._start_fault("network", f"{failed} of {len(recent)} hosts that had answered in this sweep "
                               "stopped answering", len(recent), failed)
-            self.buffer.extend((ids, result, self.fault) for _seen, ids, result in self.pending)
-            self.pending.clear()
+            self._release()
         elif self.fault is not None and len(recent) - failed >= settings.fault_share * len(recent):
             self._end_fault()
 
@@ -266,18 +268,14 @@ class _Sweep:
         """Pending failures are the services' own once every host of the window answered or failed after
         them (a lost network would have shown by then). At the end of the sweep the canaries, when there are
         any, judge the failures still pending."""
-        pending = self.pending
-        if not pending:
+        if not self.pending:
             return
         if final:
             if self.fault is None and self.settings.canaries and self._canaries_fail():
                 self._start_fault("canaries", "every canary URL failed at the end of the sweep")
-        elif len(self.recent) < self.settings.fault_min_hosts:
-            return
-        horizon = next(iter(self.recent.values()))[1] if self.recent else 0  # the window's oldest result
-        while pending and (final or pending[0][0] < horizon):
-            _seen, ids, result = pending.popleft()
-            self.buffer.append((ids, result, self.fault))
+            self._release()
+        elif len(self.recent) >= self.settings.fault_min_hosts:
+            self._release(before=next(iter(self.recent.values()))[1])  # the window's oldest result
 
     # -- claiming and recording
 
@@ -312,7 +310,7 @@ class _Sweep:
             if failed and self.fault_confirmed and self.fault is not None:
                 self.buffer.append((ids, result, self.fault))
             elif failed:
-                self.held.append((ids, result))
+                self.pending.append((self.observed, ids, result))
             else:
                 self.buffer.append((ids, result, None))
             self._decide()
@@ -481,9 +479,8 @@ class _Sweep:
         """A cancelled sweep: record what was checked and make the services it had claimed due again now."""
         with self.guard:
             ids = [service_id for ids in self.ids_by_url.values() for service_id in ids]
-            ids += [service_id for held_ids, _result in self.held for service_id in held_ids]
             ids += [service_id for _seen, held_ids, _result in self.pending for service_id in held_ids]
-            self.ids_by_url, self.held = {}, []
+            self.ids_by_url = {}
             self.pending.clear()
         try:
             self._flush()

@@ -22,9 +22,10 @@ class StatsServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                status, content_type, body = server.lookup(self.path)
+                status, headers, body = server.answer(self.path)
                 self.send_response(status)
-                self.send_header("Content-Type", content_type)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -33,9 +34,14 @@ class StatsServer:
                 return None
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        status, content_type, body = self.lookup(path)
+        return status, {"Content-Type": content_type}, body
 
     def lookup(self, path: str) -> tuple[int, str, bytes]:
         if path in self.pages:

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from portal.crawlers.checker import CheckerConfig
 from portal.crawlers.dispatch import SweepCounters, fetch_pages
 from portal.models import ApplicationStat, StatSource
 from portal.services import figures
-from tests.figures.conftest import stats_page
+from tests.figures.conftest import StatsServer, stats_page
 
 JULY = datetime(2026, 7, 10, 3, 0, tzinfo=UTC)
 
@@ -30,7 +29,7 @@ def config(**changes: object) -> CheckerConfig:
     return settings
 
 
-class ScriptedServer:
+class ScriptedServer(StatsServer):
     """A loopback server whose paths answer from a script (the last answer repeats), each after `delay`
     seconds; it remembers how many requests it held at once."""
 
@@ -40,25 +39,7 @@ class ScriptedServer:
         self.served: dict[str, int] = {}
         self.lock = threading.Lock()
         self.in_flight = self.most_in_flight = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                status, headers, body = server.answer(self.path)
-                self.send_response(status)
-                for name, value in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__()
 
     def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
@@ -68,7 +49,8 @@ class ScriptedServer:
         try:
             time.sleep(self.delay)
             script = self.scripts.get(path) or [(404, {}, b"<html><body>404</body></html>")]
-            return script[min(count, len(script)) - 1]
+            status, headers, body = script[min(count, len(script)) - 1]
+            return status, {"Content-Type": "text/html; charset=utf-8", **headers}, body
         finally:
             with self.lock:
                 self.in_flight -= 1
@@ -76,10 +58,6 @@ class ScriptedServer:
     def page(self, path: str, *answers: tuple[int, dict[str, str], str]) -> str:
         self.scripts[path] = [(status, headers, body.encode("utf-8")) for status, headers, body in answers]
         return self.base + path
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
